@@ -1,0 +1,44 @@
+# Runtime shared by every sagan_plugin experiment: scope, hooks, logging, checkpoints, distributed wrapper.
+default_scope = 'sagan_plugin'  # our names first, then mmagic's, then mmengine's
+custom_imports = dict(imports=['sagan_plugin'], allow_failed_imports=False)  # registers our types
+
+randomness = dict(seed=2022, diff_rank_seed=True)  # a different z stream per process
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=10000,
+        by_epoch=False,
+        max_keep_ckpts=20,
+        save_optimizer=True,  # both Adam states: --resume continues exactly
+        save_param_scheduler=True),
+    rng_state=dict(type='RNGStateHook'),  # z/y streams continue on --resume
+    # mmagic's sample grid; the SAGAN model's label='cycle' gives class k to grid column k.
+    visualization=dict(
+        type='VisualizationHook',
+        interval=5000,
+        fixed_input=True,  # the same z every time, so grids show progress
+        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle')))
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo when there is no CUDA
+
+log_level = 'INFO'
+log_processor = dict(type='LogProcessor', by_epoch=False)
+load_from = None
+resume = False
+
+# G and D each get their own DDP wrapper: the D step runs G without grad and vice versa.
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
+
+vis_backends = [dict(type='VisBackend'), dict(type='TensorboardVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+
+train_cfg = dict(by_epoch=False, val_begin=1, val_interval=10000)
+val_cfg = dict(type='MultiValLoop')
+test_cfg = dict(type='MultiTestLoop')

@@ -1,0 +1,2 @@
+"""Registered components; importing this package registers them."""
+from . import fashion_mnist  # noqa: F401

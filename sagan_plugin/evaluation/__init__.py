@@ -1,0 +1,1 @@
+"""Registered components; importing this package registers them."""

@@ -1,0 +1,98 @@
+"""The SAGAN model: owns the update rule (D step, G step, EMA); the networks own only their forward."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmagic.models.base_models import BaseConditionalGAN
+from mmagic.models.utils import get_valid_num_batches
+from mmagic.structures import DataSample
+from mmengine.optim import OptimWrapper
+from torch import Tensor
+
+from sagan_plugin.registry import MODELS
+
+
+@MODELS.register_module()
+class SAGAN(BaseConditionalGAN):
+    """Self-Attention GAN (Zhang et al. 2019) trained with the hinge loss, TTUR and an optional generator EMA.
+
+    One ``train_step`` (mmagic's :meth:`BaseGAN.train_step`) is one discriminator update; the generator is
+    updated every ``discriminator_steps`` iterations (the paper: 1, thanks to TTUR), then the EMA.
+    Validation and test sampling use the EMA generator when there is one (mmagic's ``sample_model='ema'``).
+
+    Args:
+        generator: config or module of the generator, e.g. ``dict(type='SAGANGenerator', ...)``.
+        discriminator: config or module of the discriminator, e.g. ``dict(type='SAGANDiscriminator', ...)``.
+        gan_loss: config of the adversarial loss; the paper's hinge loss by default.
+        data_preprocessor: mmagic's ``DataPreprocessor`` config (uint8 -> [-1, 1]).
+        discriminator_steps: D updates per G update (n_dis); 1 in the paper.
+        generator_steps: G updates each time G is updated; 1 in the paper.
+        noise_size: length of z; None takes the generator's.
+        num_classes: number of classes; 0 or None for an unconditional GAN; None takes the networks'.
+        ema_config: e.g. ``dict(type='DecayEMA', decay=0.9999, start_iter=20000)``; None for no EMA.
+    """
+
+    def __init__(self,
+                 generator: Union[dict, torch.nn.Module],
+                 discriminator: Union[dict, torch.nn.Module],
+                 gan_loss: dict = dict(type='SAGANHingeLoss'),
+                 data_preprocessor: Optional[dict] = None,
+                 discriminator_steps: int = 1,
+                 generator_steps: int = 1,
+                 noise_size: Optional[int] = None,
+                 num_classes: Optional[int] = None,
+                 ema_config: Optional[dict] = None):
+        super().__init__(generator, discriminator, data_preprocessor, generator_steps, discriminator_steps,
+                         noise_size, num_classes, ema_config, loss_config=dict(gan_loss=gan_loss))
+
+    def forward(self, inputs: Union[dict, Tensor], data_samples: Optional[DataSample] = None,
+                mode: Optional[str] = None) -> List[DataSample]:
+        """Sample images as mmagic's :meth:`BaseConditionalGAN.forward`, plus a choice of classes.
+
+        ``inputs['label']`` (optional) picks the classes: a LongTensor [B], or ``'cycle'`` for 0, 1, ..., K-1,
+        0, 1, ... — with a K-column grid (``n_row=K`` in mmagic's ``VisualizationHook``) column k is class k.
+        """
+        if isinstance(inputs, dict) and inputs.get('label') is not None:
+            inputs = dict(inputs)
+            label = inputs.pop('label')
+            num = get_valid_num_batches(inputs, data_samples)
+            if isinstance(label, str):
+                if label != 'cycle' or not self.num_classes:
+                    raise ValueError(f'label={label!r}: only "cycle" is known, and only for a conditional model')
+                label = torch.arange(num) % self.num_classes
+            data_samples = DataSample()
+            data_samples.set_gt_label(self.label_fn(torch.as_tensor(label), num_batches=num).to(self.device))
+        return super().forward(inputs, data_samples, mode)
+
+    def data_sample_to_label(self, data_sample: DataSample) -> Optional[Tensor]:
+        """Real labels, or None for an unconditional model (whose networks take no label)."""
+        return super().data_sample_to_label(data_sample) if self.num_classes else None
+
+    def train_discriminator(self, inputs: dict, data_samples: DataSample,
+                            optimizer_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """One D update on L_D: real and fake go through D in one batch (D has no BatchNorm)."""
+        real_imgs = data_samples.gt_img
+        real_labels = self.data_sample_to_label(data_samples)
+        if self.num_classes and real_labels is None:
+            raise KeyError('a class-conditional SAGAN needs "gt_label" in every data sample')
+        num = real_imgs.shape[0]
+        fake_labels = self.label_fn(num_batches=num)
+        with torch.no_grad():
+            fake_imgs = self.generator(self.noise_fn(num_batches=num), label=fake_labels)
+        labels = None if real_labels is None else torch.cat([fake_labels, real_labels])
+        pred_fake, pred_real = self.discriminator(torch.cat([fake_imgs, real_imgs]), label=labels).split(num)
+        losses = dict(loss_disc_fake=self.gan_loss(pred_fake, target_is_real=False, is_disc=True),
+                      loss_disc_real=self.gan_loss(pred_real, target_is_real=True, is_disc=True))
+        loss, log_vars = self.parse_losses(losses)
+        optimizer_wrapper.update_params(loss)
+        return log_vars
+
+    def train_generator(self, inputs: dict, data_samples: DataSample,
+                        optimizer_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """One G update on L_G = -E[D(G(z), y)] with labels y drawn uniformly."""
+        num = data_samples.gt_img.shape[0]
+        fake_labels = self.label_fn(num_batches=num)
+        fake_imgs = self.generator(self.noise_fn(num_batches=num), label=fake_labels)
+        pred_fake = self.discriminator(fake_imgs, label=fake_labels)
+        loss, log_vars = self.parse_losses(dict(loss_gen=self.gan_loss(pred_fake, target_is_real=True)))
+        optimizer_wrapper.update_params(loss)
+        return log_vars

@@ -1,0 +1,100 @@
+"""SAGAN's self-attention block (Zhang et al. 2019, arXiv 1805.08318, Sec. 3, Eqs. 1-3)."""
+from functools import partial
+from typing import Sequence, Set, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sagan_plugin.registry import MODELS
+from .spectral_norm import snconv1x1
+
+VARIANTS = ('paper', 'pooled')
+
+
+def _attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """``softmax(q kᵀ) v`` row-wise, without materialising the N×M map.
+
+    q: B×N×d_qk (queries), k: B×M×d_qk (keys), v: B×M×d_v (values) → B×N×d_v.
+    """
+    d_qk, d_v = q.shape[-1], v.shape[-1]
+    # Fused SDPA kernels need equal q/k/v head dims (CPU flash) and a unit last stride; otherwise SDPA
+    # silently falls back to the math kernel, which builds the whole map. Zero-padding to a common width
+    # leaves every q·k and the kept value columns unchanged. tools/benchmarks/bench_attention.py measured it
+    # against splitting v into d_v/d_qk heads that share q and k: same FLOPs, but padding was ~1.5-2× faster
+    # on CPU with equal peak memory, so padding it is.
+    d = max(d_qk, d_v)
+    q, k, v = (F.pad(t, (0, d - t.shape[-1])).contiguous()[:, None] for t in (q, k, v))
+    # scale=1.0: the paper's softmax (Eq. 1) has no 1/sqrt(d) temperature.
+    return F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0, :, :d_v]
+
+
+@MODELS.register_module()
+class SelfAttentionBlock(nn.Module):
+    """Self-attention over all positions of a feature map, output ``y = γ·o + x``.
+
+    With x ∈ R^{C×N}, N = H·W, 1×1 convs f, g, h: C → C̄ (C̄ = C/k) and v: C̄ → C:
+
+    - Eq. 1: ``s_ij = f(x_i)ᵀ g(x_j)``, ``β_{j,i} = softmax_i(s_ij)`` (no 1/√d scaling);
+    - Eq. 2: ``o_j = v(Σ_i β_{j,i} h(x_i))``;
+    - Eq. 3: ``y_j = γ·o_j + x_j``, γ a learnable scalar initialised to 0, so the block starts as identity.
+
+    So g gives the queries (position j attends), f the keys and h the values. ``variant='pooled'`` is the
+    released TF code's form (also BigGAN, StudioGAN, mmagic): θ (query) and φ (key) at C/k, value at C/2,
+    φ and value 2×2 max-pooled (N/4 keys), output conv C/2 → C.
+
+    Args:
+        in_channels: channels C of the input feature map.
+        variant: ``'paper'`` (Eqs. 1-3 as written) or ``'pooled'`` (official code).
+        k: channel reduction C/C̄ for queries and keys (the paper's default 8).
+        sn: spectral-normalise the four 1×1 convs (γ is never SN'd).
+    """
+
+    def __init__(self, in_channels: int, variant: str = 'paper', k: int = 8, sn: bool = True) -> None:
+        super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f'variant must be one of {VARIANTS}, got {variant!r}')
+        if in_channels % k or (variant == 'pooled' and in_channels % 2):
+            raise ValueError(f'in_channels={in_channels} must be divisible by k={k}'
+                             + (' and by 2 (pooled variant)' if variant == 'pooled' else ''))
+        conv = partial(snconv1x1 if sn else partial(nn.Conv2d, kernel_size=1), bias=False)
+        qk_channels = in_channels // k
+        v_channels = qk_channels if variant == 'paper' else in_channels // 2
+        self.in_channels, self.variant = in_channels, variant
+        self.query = conv(in_channels, qk_channels)  # paper g, official θ
+        self.key = conv(in_channels, qk_channels)  # paper f, official φ
+        self.value = conv(in_channels, v_channels)  # paper h, official g
+        self.out = conv(v_channels, in_channels)  # paper v, official o
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: Tensor, return_attention: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+        """x: B×C×H×W → y: B×C×H×W (Eq. 3).
+
+        With ``return_attention`` also returns β (Eq. 1) as B×N×N_keys: row j holds the weights position j
+        gives every key position i (rows sum to 1); N_keys = N, or N/4 for the pooled variant. Only then is
+        the map built; otherwise fused attention computes Eq. 2 directly.
+        """
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'expected B×{self.in_channels}×H×W input, got {tuple(x.shape)}')
+        b, _, h, w = x.shape
+        keys, values = self.key(x), self.value(x)
+        if self.variant == 'pooled':
+            keys, values = F.max_pool2d(keys, 2), F.max_pool2d(values, 2)
+        q, k, v = (t.flatten(2).transpose(1, 2) for t in (self.query(x), keys, values))  # B×positions×d
+        if return_attention:
+            attn = torch.softmax(q @ k.transpose(1, 2), dim=-1)  # β_{j,i}, Eq. 1
+            o = attn @ v
+        else:
+            o = _attend(q, k, v)
+        o = self.out(o.transpose(1, 2).reshape(b, -1, h, w))  # Eq. 2
+        y = self.gamma * o + x  # Eq. 3
+        return (y, attn) if return_attention else y
+
+
+def check_attention_at(attention_at: Sequence[int], resolutions: Sequence[int]) -> Set[int]:
+    """The requested attention resolutions as a set, or a ValueError naming the valid ones."""
+    wanted = set(attention_at)
+    if not wanted <= set(resolutions):
+        raise ValueError(f'attention_at {sorted(wanted - set(resolutions))} not in this network; '
+                         f'valid resolutions: {sorted(set(resolutions))}')
+    return wanted

@@ -1,0 +1,74 @@
+"""Our types resolve in the three ways the README shows, and never displace mmagic's."""
+import inspect
+
+import pytest
+from mmagic import registry as mmagic_registry
+from mmengine.registry import DefaultScope
+
+from sagan_plugin import registry
+
+OURS = 'sagan_plugin.'
+# Constructor arguments for types that cannot be built from their type name alone.
+REQUIRED_ARGS = {
+    'SAGAN': dict(generator=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()),
+                  discriminator=dict(type='SAGANDiscriminator', input_scale=32, base_channels=4,
+                                     attention_at=())),
+    'SelfAttentionBlock': dict(in_channels=16),
+    'DecayEMA': dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4)),
+    'TTUROptimWrapperConstructor': dict(optim_wrapper_cfg=dict()),
+    'FashionMNIST': dict(num_samples=2),
+}
+
+
+def our_types():
+    """(registry, name) for every type registered in scope sagan_plugin."""
+    return [(reg, name) for reg in vars(registry).values() if isinstance(reg, type(registry.MODELS))
+            for name in sorted(reg.module_dict)]
+
+
+@pytest.mark.parametrize('reg, name', our_types(), ids=lambda x: getattr(x, 'name', x))
+def test_every_registered_type_builds_from_a_config_dict(reg, name):
+    args = dict(REQUIRED_ARGS.get(name, {}))
+    if name == 'DecayEMA':
+        args['model'] = registry.MODELS.build(args['model'])
+    built = reg.build(dict(type=name, **args))
+    assert type(built).__name__ == name and type(built).__module__.startswith(OURS)
+
+
+def test_our_registries_are_children_of_mmagic():
+    for reg in vars(registry).values():
+        if isinstance(reg, type(registry.MODELS)):
+            assert reg.scope == 'sagan_plugin' and reg.parent is getattr(mmagic_registry, reg.name.upper(), reg.parent)
+            assert reg.parent.scope == 'mmagic'
+
+
+def test_plugin_scope_builds_ours_and_falls_through_to_mmagic():
+    gen = registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=4))
+    assert type(gen).__module__.startswith(OURS)
+    preprocessor = registry.MODELS.build(dict(type='DataPreprocessor'))
+    assert type(preprocessor).__module__.startswith('mmagic.')
+    assert inspect.getmodule(registry.HOOKS.get('VisualizationHook')).__name__.startswith('mmagic.')
+    assert inspect.getmodule(registry.METRICS.get('FrechetInceptionDistance')).__name__.startswith('mmagic.')
+    mmagic_gen = registry.MODELS.build(dict(type='mmagic.SAGANGenerator', output_scale=32, base_channels=32))
+    assert type(mmagic_gen).__module__.startswith('mmagic.')
+
+
+def test_mmagic_scope_builds_ours_by_prefix_and_keeps_its_own():
+    with DefaultScope.overwrite_default_scope('mmagic'):
+        ours = mmagic_registry.MODELS.build(
+            dict(type='sagan_plugin.SAGANGenerator', output_scale=32, base_channels=4))
+        theirs = mmagic_registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=32))
+    assert type(ours).__module__.startswith(OURS)
+    assert type(theirs).__module__.startswith('mmagic.')
+    for name in ('SAGAN', 'SAGANGenerator', 'SelfAttentionBlock'):
+        assert mmagic_registry.MODELS.module_dict[name].__module__.startswith('mmagic.')
+
+
+def test_unknown_type_is_a_clear_error():
+    with pytest.raises(KeyError, match='SAGANGenrator is not in the'):
+        registry.MODELS.build(dict(type='SAGANGenrator'))
+
+
+def test_wrong_config_key_is_a_clear_error():
+    with pytest.raises(TypeError, match='attenton_at'):
+        registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, attenton_at=(16, )))

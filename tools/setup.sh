@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs everything sagan_plugin needs into .venv/ at the repository root, idempotently.
+# A second run with unchanged dependency files returns in seconds (stamp file); after a change it reuses
+# what is installed and pip's cache of the compiled mmcv wheel. Why each pin: see setup.cfg.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="$root/.venv"
+py="$venv/bin/python"
+pip=("$py" -m pip install --progress-bar off)
+
+# Real data for the demo and the tests: Fashion-MNIST IDX files from Debian (MIT licence).
+if [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq dataset-fashion-mnist >/dev/null
+fi
+
+stamp="$venv/.sagan_plugin_installed"
+want="$(cat tools/setup.sh setup.cfg setup.py 2>/dev/null | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+[ -x "$py" ] || python3 -m venv "$venv"
+
+# 1. torch + torchvision. The registry's torchvision 0.28.0 is built against the CUDA build of torch 2.13.0 and
+#    fails to import with the CPU-only torch wheel that this machine's pip configuration offers first
+#    (ENVIRONMENT.md §1), so this step ignores the local configuration (--isolated). The CUDA build runs on CPU too.
+if ! "$py" -c "import torch, torchvision" 2>/dev/null; then
+  "${pip[@]}" --isolated "torch==2.13.0" "torchvision==0.28.0"
+fi
+
+# 2. Build tools for mmcv: setuptools<70 still has pkg_resources, which mmcv 2.1.0's setup.py imports;
+#    ninja compiles the C++ ops in parallel.
+"${pip[@]}" "setuptools>=64,<70" wheel ninja
+
+# 3. mmcv 2.1.0 with its compiled ops (mmagic imports mmcv.ops; mmcv-lite has none). No build isolation, so it
+#    compiles against the torch installed above; pip caches the wheel, so this is ~24 min once per machine.
+if ! "$py" -c "import mmcv.ops" 2>/dev/null; then
+  MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${pip[@]}" --no-build-isolation "mmcv==2.1.0"
+fi
+
+# 4. The package itself with the rest of its pinned dependencies (setup.cfg) and the test/format tools.
+"${pip[@]}" --no-build-isolation -e ".[dev]"
+
+echo "$want" >"$stamp"

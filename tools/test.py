@@ -1,0 +1,37 @@
+"""Evaluate a checkpoint with the config's test_evaluator (FID, IS, ...) through MMEngine's Runner.
+
+    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--cfg-options k=v ...]
+    tools/dist_test.sh CONFIG CHECKPOINT 4 [--out metrics.json]
+"""
+import argparse
+import json
+
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file (a runner checkpoint or a converted one)')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    check_checkpoint(args.checkpoint)
+    cfg = load_config(args)
+    cfg.load_from, cfg.resume = args.checkpoint, False
+    metrics = Runner.from_cfg(cfg).test()
+    if args.out and is_main_process():
+        with open(args.out, 'w') as f:
+            json.dump({k: float(v) if hasattr(v, '__float__') else v for k, v in metrics.items()}, f, indent=2)
+        print(f'metrics written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
