@@ -6,5 +6,10 @@ torch >= 2.6 without ``weights_only=False``.
 """
 __version__ = '0.1.0'
 
+import os  # noqa: E402
+
+# albumentations (imported by mmagic) checks PyPI for updates at import; offline clusters only need the wait.
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers the components)
 from .registry import SCOPE  # noqa: E402,F401

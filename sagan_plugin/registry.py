@@ -13,9 +13,14 @@ mmagic-scoped config, ``type='sagan_plugin.SAGANGenerator'`` names ours explicit
 ``locations`` lets a registry import the module that defines a type the first time it is built.
 """
 from mmagic import registry as mmagic_registry
+from mmagic.utils import register_all_modules
 from mmengine.registry import Registry
 
 SCOPE = 'sagan_plugin'
+
+# A child registry looks names up in its parent's table without importing the parent's modules, so mmagic's
+# types (VisualizationHook, metrics, transforms, ...) must be registered before ours can fall through to them.
+register_all_modules(init_default_scope=False)
 
 
 def _child(name: str, location: str) -> Registry:

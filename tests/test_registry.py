@@ -14,7 +14,7 @@ REQUIRED_ARGS = {
                   discriminator=dict(type='SAGANDiscriminator', input_scale=32, base_channels=4,
                                      attention_at=())),
     'SelfAttentionBlock': dict(in_channels=16),
-    'DecayEMA': dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4)),
+    'DecayEMA': dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=())),
     'TTUROptimWrapperConstructor': dict(optim_wrapper_cfg=dict()),
     'FashionMNIST': dict(num_samples=2),
 }
@@ -43,21 +43,21 @@ def test_our_registries_are_children_of_mmagic():
 
 
 def test_plugin_scope_builds_ours_and_falls_through_to_mmagic():
-    gen = registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=4))
+    gen = registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()))
     assert type(gen).__module__.startswith(OURS)
     preprocessor = registry.MODELS.build(dict(type='DataPreprocessor'))
     assert type(preprocessor).__module__.startswith('mmagic.')
     assert inspect.getmodule(registry.HOOKS.get('VisualizationHook')).__name__.startswith('mmagic.')
     assert inspect.getmodule(registry.METRICS.get('FrechetInceptionDistance')).__name__.startswith('mmagic.')
-    mmagic_gen = registry.MODELS.build(dict(type='mmagic.SAGANGenerator', output_scale=32, base_channels=32))
+    mmagic_gen = registry.MODELS.build(dict(type='mmagic.SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
     assert type(mmagic_gen).__module__.startswith('mmagic.')
 
 
 def test_mmagic_scope_builds_ours_by_prefix_and_keeps_its_own():
     with DefaultScope.overwrite_default_scope('mmagic'):
         ours = mmagic_registry.MODELS.build(
-            dict(type='sagan_plugin.SAGANGenerator', output_scale=32, base_channels=4))
-        theirs = mmagic_registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=32))
+            dict(type='sagan_plugin.SAGANGenerator', output_scale=32, base_channels=4, attention_at=()))
+        theirs = mmagic_registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
     assert type(ours).__module__.startswith(OURS)
     assert type(theirs).__module__.startswith('mmagic.')
     for name in ('SAGAN', 'SAGANGenerator', 'SelfAttentionBlock'):

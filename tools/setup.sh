@@ -31,17 +31,15 @@ if ! "$py" -c "import torch, torchvision" 2>/dev/null; then
   "${pip[@]}" --isolated "torch==2.13.0" "torchvision==0.28.0"
 fi
 
-# 2. Build tools for mmcv: setuptools<70 still has pkg_resources, which mmcv 2.1.0's setup.py imports;
-#    ninja compiles the C++ ops in parallel.
-"${pip[@]}" "setuptools>=64,<70" wheel ninja
-
-# 3. mmcv 2.1.0 with its compiled ops (mmagic imports mmcv.ops; mmcv-lite has none). No build isolation, so it
-#    compiles against the torch installed above; pip caches the wheel, so this is ~24 min once per machine.
+# 2. mmcv 2.1.0 with its compiled ops (mmagic imports mmcv.ops; mmcv-lite has none). No build isolation, so it
+#    compiles against the torch installed above; pip caches the wheel, so this is ~10-25 min once per machine.
+#    setuptools<70 still has pkg_resources, which mmcv 2.1.0's setup.py imports; ninja compiles in parallel.
 if ! "$py" -c "import mmcv.ops" 2>/dev/null; then
+  "${pip[@]}" "setuptools>=64,<70" wheel ninja
   MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" "${pip[@]}" --no-build-isolation "mmcv==2.1.0"
 fi
 
-# 4. The package itself with the rest of its pinned dependencies (setup.cfg) and the test/format tools.
+# 3. The package itself with the rest of its pinned dependencies (setup.cfg) and the test/format tools.
 "${pip[@]}" --no-build-isolation -e ".[dev]"
 
 echo "$want" >"$stamp"

@@ -40,5 +40,3 @@ vis_backends = [dict(type='VisBackend'), dict(type='TensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 
 train_cfg = dict(by_epoch=False, val_begin=1, val_interval=10000)
-val_cfg = dict(type='MultiValLoop')
-test_cfg = dict(type='MultiTestLoop')

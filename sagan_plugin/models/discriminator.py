@@ -60,14 +60,15 @@ class SAGANDiscriminator(nn.Module):
         if channels is None:
             channels = [m * base_channels for m in multipliers]
         elif len(channels) != len(multipliers):
-            raise ValueError(f'channels needs {len(multipliers)} entries (one per down-block), got {len(channels)}')
+            raise ValueError(f'channels needs {len(multipliers)} entries (one per down-block), '
+                             f'got {len(channels)}')
         resolutions = _block_resolutions(input_scale, downsample)
         wanted = check_attention_at(attention_at, resolutions)
         self.input_scale, self.num_classes, self.in_channels = input_scale, num_classes, in_channels
         self.blocks = nn.ModuleList(
             DownBlock(c_in, c_out, down, preactivation=i > 0)
             for i, (c_in, c_out, down) in enumerate(zip([in_channels, *channels[:-1]], channels, downsample)))
-        # Attention keyed by resolution (stable state-dict names); only the first block at a resolution gets it.
+        # Keyed by resolution (stable state-dict names); only the first block at a resolution gets one.
         self._attention_after = [str(r) if r in wanted and r not in resolutions[:i] else None
                                  for i, r in enumerate(resolutions)]
         self.attention = nn.ModuleDict({

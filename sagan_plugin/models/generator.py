@@ -1,4 +1,4 @@
-"""SAGAN generator: ResNet up-blocks, class-conditional BN, self-attention where configured (Zhang et al. 2019)."""
+"""SAGAN generator (Zhang et al. 2019): ResNet up-blocks, class-conditional BN, self-attention where asked."""
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sagan_plugin.registry import MODELS
-from .residual_blocks import UpBlock
 from .conditional_batchnorm import check_label
+from .residual_blocks import UpBlock
 from .self_attention import SelfAttentionBlock, check_attention_at
 from .spectral_norm import initialise_weights, snconv3x3, snlinear
 
@@ -61,7 +61,8 @@ class SAGANGenerator(nn.Module):
         self.channels, self.resolutions = list(channels), resolutions[1:]
         self.linear = snlinear(noise_size, channels[0] * 4 * 4)
         self.blocks = nn.ModuleList(
-            UpBlock(c_in, c_out, num_classes, sn_embedding) for c_in, c_out in zip(channels[:-1], channels[1:]))
+            UpBlock(c_in, c_out, num_classes, sn_embedding)
+            for c_in, c_out in zip(channels[:-1], channels[1:]))
         # Keyed by resolution, so state-dict names do not shift when attention moves.
         self.attention = nn.ModuleDict({
             str(res): SelfAttentionBlock(c, attention_variant, attention_k)

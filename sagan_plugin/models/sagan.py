@@ -44,28 +44,31 @@ class SAGAN(BaseConditionalGAN):
         super().__init__(generator, discriminator, data_preprocessor, generator_steps, discriminator_steps,
                          noise_size, num_classes, ema_config, loss_config=dict(gan_loss=gan_loss))
 
+    @staticmethod
+    def _get_valid_num_classes(num_classes, generator, discriminator) -> int:
+        """As mmagic's, but "no classes anywhere" means 0 (unconditional) rather than None."""
+        return BaseConditionalGAN._get_valid_num_classes(num_classes, generator, discriminator) or 0
+
     def forward(self, inputs: Union[dict, Tensor], data_samples: Optional[DataSample] = None,
                 mode: Optional[str] = None) -> List[DataSample]:
-        """Sample images as mmagic's :meth:`BaseConditionalGAN.forward`, plus a choice of classes.
-
-        ``inputs['label']`` (optional) picks the classes: a LongTensor [B], or ``'cycle'`` for 0, 1, ..., K-1,
-        0, 1, ... — with a K-column grid (``n_row=K`` in mmagic's ``VisualizationHook``) column k is class k.
-        """
-        if isinstance(inputs, dict) and inputs.get('label') is not None:
+        """Sample images as mmagic's :meth:`BaseConditionalGAN.forward` (classes from ``data_samples``'
+        ``gt_label``, else uniform), plus ``inputs['label'] = 'cycle'``: classes 0, 1, ..., K-1, 0, 1, ...,
+        so that in a K-column grid (``n_row=K`` in mmagic's ``VisualizationHook``) column k is class k."""
+        if isinstance(inputs, dict) and 'label' in inputs:
             inputs = dict(inputs)
             label = inputs.pop('label')
-            num = get_valid_num_batches(inputs, data_samples)
-            if isinstance(label, str):
-                if label != 'cycle' or not self.num_classes:
-                    raise ValueError(f'label={label!r}: only "cycle" is known, and only for a conditional model')
-                label = torch.arange(num) % self.num_classes
+            if label != 'cycle' or not self.num_classes:
+                raise ValueError(f'label={label!r}: only "cycle" is known, and only for a conditional model; '
+                                 'give explicit classes as gt_label in data_samples')
             data_samples = DataSample()
-            data_samples.set_gt_label(self.label_fn(torch.as_tensor(label), num_batches=num).to(self.device))
+            num = get_valid_num_batches(inputs)
+            data_samples.set_gt_label(torch.arange(num, device=self.device) % self.num_classes)
         return super().forward(inputs, data_samples, mode)
 
     def data_sample_to_label(self, data_sample: DataSample) -> Optional[Tensor]:
-        """Real labels, or None for an unconditional model (whose networks take no label)."""
-        return super().data_sample_to_label(data_sample) if self.num_classes else None
+        """Real labels as a LongTensor [B] (mmagic stacks them as [B, 1]); None for an unconditional model."""
+        labels = super().data_sample_to_label(data_sample) if self.num_classes else None
+        return None if labels is None else labels.reshape(-1)
 
     def train_discriminator(self, inputs: dict, data_samples: DataSample,
                             optimizer_wrapper: OptimWrapper) -> Dict[str, Tensor]:

@@ -17,5 +17,4 @@ model = dict(
         attention_at=(64, ),
         attention_variant='paper'),
     gan_loss=dict(type='SAGANHingeLoss'),
-    discriminator_steps=1,  # n_dis = 1: TTUR replaces extra D steps
-    ema_config=None)  # the paper reports the raw generator
+    discriminator_steps=1)  # n_dis = 1: TTUR replaces extra D steps; no EMA: the paper reports the raw G

@@ -11,5 +11,4 @@ model = dict(
         attention_at=(16, )),
     discriminator=dict(type='SAGANDiscriminator', input_scale=32, base_channels=64, attention_at=(16, )),
     gan_loss=dict(type='SAGANHingeLoss'),
-    discriminator_steps=1,
-    ema_config=None)
+    discriminator_steps=1)

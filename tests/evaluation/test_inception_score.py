@@ -1,0 +1,73 @@
+"""Inception Score: mmagic's arithmetic (used by OfflineIS and ClassifierScore) vs torch-fidelity; the weights path."""
+import numpy as np
+import pytest
+import torch
+from torch_fidelity.metric_isc import isc_features_to_metric
+
+from sagan_plugin.evaluation import ClassifierScore, InceptionWithLogits, OfflineIS, load_full_inception
+from sagan_plugin.evaluation.weights import NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION
+from .conftest import extract
+
+
+@pytest.fixture(scope='module')
+def score_metric():
+    """A metric that runs mmagic's IS arithmetic (constructible offline: its network ships)."""
+    return ClassifierScore(fake_nums=1000, splits=10)
+
+
+def score(metric, probs: torch.Tensor, splits: int) -> dict:
+    """IS mean/std of probability rows through the metric's compute_metrics."""
+    metric.fake_nums, metric.splits = len(probs), splits
+    out = metric.compute_metrics(list(probs.split(1)))
+    return dict(mean=out['classifier_score'], std=out['classifier_score_std'])
+
+
+@pytest.mark.parametrize('splits', [1, 10])
+@pytest.mark.parametrize('temperature', [0.5, 3.0])
+def test_is_arithmetic_equals_torch_fidelity_on_the_same_logits(score_metric, splits, temperature):
+    logits = torch.randn(1000, 1008, generator=torch.Generator().manual_seed(splits)) * temperature
+    ours = score(score_metric, logits.double().softmax(1).float(), splits)
+    theirs = isc_features_to_metric(logits, splits=splits, shuffle=False)
+    assert ours['mean'] == pytest.approx(theirs['inception_score_mean'], rel=1e-5)
+    assert ours['std'] == pytest.approx(theirs['inception_score_std'], rel=1e-3, abs=1e-6)
+
+
+def test_uniform_predictions_give_one(score_metric):
+    assert score(score_metric, torch.full((100, 1008), 1 / 1008), 10)['mean'] == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize('num_classes', [2, 10, 1000])
+def test_balanced_one_hot_over_k_classes_gives_k(score_metric, num_classes):
+    labels = torch.arange(10 * num_classes) % num_classes  # each of the 10 splits holds every class once
+    probs = torch.nn.functional.one_hot(labels, 1008).float()
+    assert score(score_metric, probs, 10)['mean'] == pytest.approx(num_classes, rel=1e-5)
+
+
+@pytest.mark.parametrize('path', [None, 'work_dirs/no/such/inception-2015-12-05.pt'])
+def test_missing_full_inception_names_file_checksums_and_urls(path):
+    with pytest.raises(FileNotFoundError) as err:
+        OfflineIS(fake_nums=10, inception_path=path)
+    message = str(err.value)
+    for expected in (path or 'inception-2015-12-05.pt', NVIDIA_INCEPTION['sha256'], NVIDIA_INCEPTION['url'],
+                     TORCH_FIDELITY_INCEPTION['sha256'], TORCH_FIDELITY_INCEPTION['url'], 'put it at'):
+        assert expected in message
+
+
+def test_wrong_full_inception_file_is_refused(tmp_path):
+    wrong = tmp_path / 'inception-2015-12-05.pt'
+    wrong.write_bytes(b'not the inception' * 100)
+    with pytest.raises(ValueError, match=f'(?s)has sha256 .*neither.*{NVIDIA_INCEPTION["sha256"]}'):
+        load_full_inception(str(wrong))
+
+
+def test_inception_with_logits_is_softmax_of_pool3_times_fc(fid_inception, image_sets):
+    """The torch-fidelity-file path: our pool3 network plus the file's classifier (here a random one)."""
+    gen = torch.Generator().manual_seed(0)
+    weight, bias = torch.randn(1008, 2048, generator=gen) * 0.01, torch.randn(1008, generator=gen)
+    net = InceptionWithLogits(weight, bias).eval()
+    images = image_sets['test'][:2]
+    feats = torch.from_numpy(extract(fid_inception, images))
+    with torch.no_grad():
+        torch.testing.assert_close(net(images, no_output_bias=True), (feats @ weight.T).softmax(1))
+        torch.testing.assert_close(net(images), (feats @ weight.T + bias).softmax(1))
+    assert np.isclose(net(images).sum(1).numpy(), 1).all()

@@ -1,0 +1,117 @@
+"""SelfAttentionBlock against the paper's Eqs. 1-3 written out independently here."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from sagan_plugin.models.self_attention import SelfAttentionBlock
+from sagan_plugin.registry import MODELS
+
+VARIANTS = ('paper', 'pooled')
+C, H, W = 32, 8, 6  # H != W catches height/width mix-ups; pooled keys: 4×3
+
+
+def _x(batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, C, H, W, generator=torch.Generator().manual_seed(0))
+
+
+def _block(variant: str, gamma: float = 0.7) -> SelfAttentionBlock:
+    torch.manual_seed(0)
+    block = SelfAttentionBlock(C, variant)
+    with torch.no_grad():
+        block.gamma.fill_(gamma)
+    return block
+
+
+def _reference(block: SelfAttentionBlock, x: torch.Tensor):
+    """Eqs. 1-3 as explicit einsums over the block's spectral-normalised weights; returns (y, β[b, j, i])."""
+    w = {name: getattr(block, name).weight[:, :, 0, 0] for name in ('query', 'key', 'value', 'out')}
+    f = torch.einsum('dc,bchw->bdhw', w['key'], x)  # f(x) = W_f x
+    g = torch.einsum('dc,bchw->bdhw', w['query'], x)  # g(x) = W_g x
+    h = torch.einsum('dc,bchw->bdhw', w['value'], x)  # h(x) = W_h x
+    if block.variant == 'pooled':
+        f, h = F.max_pool2d(f, 2), F.max_pool2d(h, 2)
+    f, g, h = f.flatten(2), g.flatten(2), h.flatten(2)
+    s = torch.einsum('bdi,bdj->bij', f, g)  # s_ij = f(x_i)^T g(x_j)
+    beta = torch.softmax(s, dim=1).transpose(1, 2)  # β_{j,i}: softmax over i, stored [b, j, i]
+    o = torch.einsum('cd,bdj->bcj', w['out'], torch.einsum('bji,bdi->bdj', beta, h))  # Eq. 2
+    return block.gamma * o.view_as(x) + x, beta  # Eq. 3
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+@pytest.mark.parametrize('return_attention', (False, True))
+def test_gamma_zero_is_identity(variant, return_attention):
+    block, x = SelfAttentionBlock(C, variant), _x()
+    assert block.gamma.item() == 0
+    out = block(x, return_attention=return_attention)
+    assert torch.equal(out[0] if return_attention else out, x)
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+def test_matches_paper_equations(variant):
+    block, x = _block(variant), _x()
+    block.train()(x)  # one power iteration, then freeze u, v so the weights read below are the ones used
+    block.eval()
+    with torch.no_grad():
+        y_fused = block(x)
+        y_explicit, attn = block(x, return_attention=True)
+        y_ref, beta_ref = _reference(block, x)
+    n_keys = H * W // 4 if variant == 'pooled' else H * W
+    assert attn.shape == (2, H * W, n_keys)
+    torch.testing.assert_close(attn.sum(-1), torch.ones(2, H * W))
+    torch.testing.assert_close(attn, beta_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(y_explicit, y_ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(y_fused, y_explicit, atol=1e-5, rtol=0)
+    assert not torch.allclose(y_ref, x, atol=1e-3)  # γ ≠ 0 really exercises the attention path
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+def test_fused_path_never_builds_the_map(variant):
+    """Restricted to flash attention, SDPA raises instead of silently falling back to the math kernel."""
+    block, x = _block(variant), _x().requires_grad_()
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION]):
+        block(x).square().sum().backward()
+    assert x.grad is not None
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+def test_gradient_reaches_gamma_at_init(variant):
+    block = SelfAttentionBlock(C, variant)
+    block(_x()).square().sum().backward()
+    assert block.gamma.grad is not None and block.gamma.grad.abs().item() > 0
+
+
+@pytest.mark.parametrize('sn', (True, False))
+def test_spectral_norm_on_the_four_convs_never_on_gamma(sn):
+    block = SelfAttentionBlock(C, 'pooled', sn=sn)
+    convs = (block.query, block.key, block.value, block.out)
+    assert all(hasattr(conv, 'weight_orig') == sn for conv in convs)
+    assert [name for name, _ in block.named_parameters() if 'gamma' in name] == ['gamma']
+
+
+@pytest.mark.parametrize('variant,k,value_channels', [('paper', 8, 4), ('paper', 4, 8), ('pooled', 8, 16)])
+def test_channel_widths(variant, k, value_channels):
+    block = SelfAttentionBlock(C, variant, k=k)
+    assert block.query.out_channels == block.key.out_channels == C // k
+    assert block.value.out_channels == block.out.in_channels == value_channels
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(in_channels=32, variant='nonlocal'), r"one of \('paper', 'pooled'\), got 'nonlocal'"),
+    (dict(in_channels=30, k=8), 'in_channels=30 must be divisible by k=8'),
+    (dict(in_channels=9, k=9, variant='pooled'), 'and by 2'),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SelfAttentionBlock(**kwargs)
+
+
+@pytest.mark.parametrize('shape', [(2, 16, 8, 8), (2, 32, 64)])
+def test_bad_input_shape(shape):
+    with pytest.raises(ValueError, match=r'expected B×32×H×W input, got'):
+        SelfAttentionBlock(C)(torch.randn(shape))
+
+
+def test_registry_builds_ours_not_mmagics():
+    block = MODELS.build(dict(type='SelfAttentionBlock', in_channels=C, variant='pooled'))
+    assert type(block) is SelfAttentionBlock
