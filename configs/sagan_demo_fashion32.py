@@ -11,8 +11,8 @@ _base_ = [
 ]
 
 model = dict(
-    generator=dict(channels=(256, 128, 64, 32)),  # at 4, 8, 16, 32 px: small enough for 2 cores
-    discriminator=dict(channels=(32, 64, 128, 256)),
+    generator=dict(channels=(128, 64, 32, 16)),  # at 4, 8, 16, 32 px: small enough for 2 cores
+    discriminator=dict(channels=(16, 32, 64, 128)),  # blocks ending at 16, 8, 8, 8 px
     ema_config=dict(type='DecayEMA', decay=0.999, start_iter=200))  # smooths the few hundred steps we take
 
 optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR's 1:4 ratio, 2x faster for a short run

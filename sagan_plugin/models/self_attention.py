@@ -21,8 +21,8 @@ def _attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     # Fused SDPA kernels need equal q/k/v head dims (CPU flash) and a unit last stride; otherwise SDPA
     # silently falls back to the math kernel, which builds the whole map. Zero-padding to a common width
     # leaves every q·k and the kept value columns unchanged. The alternative, d_v/d_qk value heads sharing
-    # q and k, has the same FLOPs; tools/benchmarks/bench_attention.py found padding ~1.4× less CPU time at
-    # 64×64 (C=128) and ~7% less at 32×32 (C=256), with no more peak memory, so padding it is.
+    # q and k, has the same FLOPs; tools/benchmarks/bench_attention.py measured padding at ~1.45× less CPU
+    # time at 64×64 (C=128) and ~5% less at 32×32 (C=256), peak memory within ±15%, so padding it is.
     d = max(d_qk, d_v)
     q, k, v = (F.pad(t, (0, d - t.shape[-1])).contiguous()[:, None] for t in (q, k, v))
     # scale=1.0: the paper's softmax (Eq. 1) has no 1/sqrt(d) temperature.

@@ -14,8 +14,8 @@ from typing import Callable, Dict
 from torch import nn
 from torch.nn.utils import spectral_norm
 
-# BigGAN-PyTorch's SA-GAN script uses 1e-6; torch's default 1e-12 lets u/v blow up on near-zero weights.
-SN_EPS = 1e-6
+# Floor on the norms of u and v in the power iteration: 1e-8, as BigGAN-PyTorch's SA-GAN launch script.
+SN_EPS = 1e-8
 
 _SN_LAYERS = (nn.Conv2d, nn.Linear, nn.Embedding)
 
@@ -32,7 +32,7 @@ snconv3x3 = partial(snconv2d, kernel_size=3, padding=1)
 snconv1x1 = partial(snconv2d, kernel_size=1, padding=0)
 
 
-# Orthogonal init is BigGAN's default for G and D; xavier is the SNGAN / SAGAN-TF choice.
+# Orthogonal is BigGAN's init; xavier (Glorot uniform) is what BigGAN-PyTorch's SA-GAN launch script uses.
 _INITS: Dict[str, Callable] = {'ortho': nn.init.orthogonal_, 'xavier': nn.init.xavier_uniform_}
 
 

