@@ -13,12 +13,13 @@ _base_ = [
 model = dict(
     generator=dict(channels=(128, 64, 32, 16)),  # at 4, 8, 16, 32 px: small enough for 2 cores
     discriminator=dict(channels=(16, 32, 64, 128)),  # blocks ending at 16, 8, 8, 8 px
-    ema_config=dict(type='DecayEMA', decay=0.999, start_iter=200))  # smooths the few hundred steps we take
+    # EMA over ~the last 100 steps: a longer horizon (0.999) would still show the iter-100 generator at the end
+    ema_config=dict(type='DecayEMA', decay=0.99, start_iter=100))
 
 optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR's 1:4 ratio, 2x faster for a short run
 
-train_cfg = dict(max_iters=1500, val_interval=1500)  # one evaluation, at the end
+train_cfg = dict(max_iters=1000, val_interval=1000)  # ~0.3 s/iter on 2 idle cores; one evaluation, at the end
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=500, max_keep_ckpts=2),
-    visualization=dict(interval=500, n_samples=100, n_row=10))  # 10x10: one class per column
+    visualization=dict(interval=250, n_samples=100, n_row=10))  # 10x10: one class per column

@@ -6,6 +6,7 @@ from mmagic import registry as mmagic_registry
 from mmengine.registry import DefaultScope
 
 from sagan_plugin import registry
+from sagan_plugin.evaluation import export_effnet_lite0_timm_weights
 
 OURS = 'sagan_plugin.'
 # Constructor arguments for types that cannot be built from their type name alone.
@@ -17,7 +18,12 @@ REQUIRED_ARGS = {
     'DecayEMA': dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=())),
     'TTUROptimWrapperConstructor': dict(optim_wrapper_cfg=dict()),
     'FashionMNIST': dict(num_samples=2),
+    'OfflineFID': dict(fake_nums=10),
+    'ClassifierScore': dict(fake_nums=10),
+    'TimmFD': dict(fake_nums=10, model_name='tf_efficientnet_lite0'),  # + weights, made in the test
 }
+# Types that need a file no package ships: building them must fail with an error naming the file.
+NEEDS_USER_FILE = {'OfflineIS': 'inception-2015-12-05.pt'}
 
 
 def our_types():
@@ -27,10 +33,16 @@ def our_types():
 
 
 @pytest.mark.parametrize('reg, name', our_types(), ids=lambda x: getattr(x, 'name', x))
-def test_every_registered_type_builds_from_a_config_dict(reg, name):
+def test_every_registered_type_builds_from_a_config_dict(reg, name, tmp_path):
     args = dict(REQUIRED_ARGS.get(name, {}))
     if name == 'DecayEMA':
         args['model'] = registry.MODELS.build(args['model'])
+    if name == 'TimmFD':
+        args['weights'] = export_effnet_lite0_timm_weights(str(tmp_path / 'effnet.pth'))
+    if name in NEEDS_USER_FILE:
+        with pytest.raises(FileNotFoundError, match=NEEDS_USER_FILE[name]):
+            reg.build(dict(type=name, **args, inception_path=str(tmp_path / NEEDS_USER_FILE[name])))
+        return
     built = reg.build(dict(type=name, **args))
     assert type(built).__name__ == name and type(built).__module__.startswith(OURS)
 

@@ -49,6 +49,15 @@ def _options(value: Union[bool, dict, None], defaults: dict, what: str) -> Optio
     return {**defaults, **value}
 
 
+def _check_kid_subset(kid_cfg: Optional[dict], fake_nums: int, real_nums: int) -> None:
+    """Fail at build time, not after sampling, when KID subsets cannot be drawn from the sample counts."""
+    counts = [n for n in (fake_nums, real_nums) if n != -1]
+    if kid_cfg is not None and kid_cfg['subset_size'] > min(counts):
+        raise ValueError(
+            f'KID subset_size {kid_cfg["subset_size"]} is larger than fake_nums ({fake_nums}) or '
+            f'real_nums ({real_nums}); lower kid=dict(subset_size=...)')
+
+
 def precision_recall(fake: Tensor,
                      real: np.ndarray,
                      k: int = 3,
@@ -115,6 +124,7 @@ class OfflineFID(FrechetInceptionDistance):
                  sample_kwargs: dict = dict()):
         self.kid_cfg = _options(kid, KID_DEFAULTS, 'kid')
         self.pr_cfg = _options(precision_recall, PR_DEFAULTS, 'precision_recall')
+        _check_kid_subset(self.kid_cfg, fake_nums, real_nums)
         self.feature_batch_size = feature_batch_size
         super().__init__(fake_nums, real_nums, 'StyleGAN', inception_path, inception_pkl, fake_key, real_key,
                          need_cond_input, sample_model, collect_device, prefix, sample_kwargs)

@@ -96,8 +96,8 @@ class OfflineIS(InceptionScore):
         inception_path: NVIDIA's ``inception-2015-12-05.pt`` or torch-fidelity's ``.pth`` (see module doc).
         splits: groups for mean/std (the paper: 10).
         resize: pre-resize to 299 with PIL bicubic (mmagic's default). False (ours) lets the network
-            resize, as the original TF IS code did (TF-1 bilinear for torch-fidelity's file, PyTorch bilinear
-            in NVIDIA's).
+            resize, as the original TF IS code did (TF-1 bilinear: ours for torch-fidelity's file, NVIDIA's
+            grid_sample equivalent in its TorchScript).
         Others: as mmagic's ``InceptionScore``.
     """
     name = 'OfflineIS'

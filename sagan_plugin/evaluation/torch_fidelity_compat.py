@@ -12,6 +12,7 @@ is checked. TF's batch-norm has no scale (``scale=False``), so torch-fidelity's 
 ``default_1.pt`` has no classifier; ``fc`` is filled with NaN so that any use of torch-fidelity's logits (IS)
 shows up at once.
 """
+import io
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
@@ -90,12 +91,17 @@ def torch_fidelity_state_dict(weights_path: Optional[str] = None) -> 'OrderedDic
     return state
 
 
-def build_torch_fidelity_inception(weights_file: str):
-    """torch-fidelity's own ``FeatureExtractorInceptionV3`` (pool3 output '2048') loading ``weights_file``.
+def build_torch_fidelity_inception(state_dict: Optional[dict] = None) -> nn.Module:
+    """torch-fidelity's own ``FeatureExtractorInceptionV3`` (pool3 output '2048') with our weights.
 
-    ``weights_file`` must be a file written by ``torch.save(torch_fidelity_state_dict(), path)``;
-    torch-fidelity loads it itself (the reference code path under test).
+    Args:
+        state_dict: torch-fidelity-named weights; None = :func:`torch_fidelity_state_dict` (the shipped ones).
+
+    torch-fidelity reads its weights with ``torch.load(..., weights_only=False)``; it is handed an in-memory
+    copy of a tensors-only state dict, never a file from outside, so that call cannot unpickle code.
     """
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-    return FeatureExtractorInceptionV3(
-        'inception-v3-compat', ['2048'], feature_extractor_weights_path=weights_file)
+    buffer = io.BytesIO()
+    torch.save(torch_fidelity_state_dict() if state_dict is None else state_dict, buffer)
+    buffer.seek(0)
+    return FeatureExtractorInceptionV3('inception-v3-compat', ['2048'], feature_extractor_weights_path=buffer)

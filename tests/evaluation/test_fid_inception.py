@@ -27,8 +27,8 @@ def test_tf1_resize_is_not_pytorch_bilinear():
     assert (tf1_bilinear_resize(x, 299, 299) - torch_bilinear).abs().max() > 1
 
 
-def test_features_match_torch_fidelity_inception(our_features, image_sets, torch_fidelity_weights):
-    reference = build_torch_fidelity_inception(torch_fidelity_weights)
+def test_features_match_torch_fidelity_inception(our_features, image_sets):
+    reference = build_torch_fidelity_inception()
     with torch.no_grad():
         theirs = reference(image_sets['test'][:8])[0].numpy()
     ours = our_features['test'][:8]

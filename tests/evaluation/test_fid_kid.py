@@ -6,7 +6,7 @@ from mmagic.evaluation.metrics import FrechetInceptionDistance
 from torch.utils.data import Dataset
 from torch_fidelity import calculate_metrics
 
-from sagan_plugin.evaluation import frechet_distance, kid_from_features
+from sagan_plugin.evaluation import OfflineFID, frechet_distance, kid_from_features
 from sagan_plugin.evaluation.feature_metrics import precision_recall
 
 KID_SUBSET = 50  # < N_IMAGES, so that the subsets differ
@@ -117,3 +117,8 @@ def test_frechet_distance_equals_mmagics_sqrtm_form(num, dim):
 def test_kid_refuses_subsets_larger_than_the_sets(our_features):
     with pytest.raises(ValueError, match='subset_size 1000 is larger than the number of samples'):
         kid_from_features(our_features['test'], our_features['train'])
+
+
+def test_kid_subset_larger_than_sample_count_fails_before_sampling():
+    with pytest.raises(ValueError, match=r'subset_size 1000 is larger than fake_nums \(500\)'):
+        OfflineFID(fake_nums=500, real_nums=2000, kid=True)

@@ -108,8 +108,12 @@ def measure(impl: str, side: int, channels: int, batch: int, iters: int) -> Dict
 
 
 def _run_child(impl: str, side: int, channels: int, args: argparse.Namespace) -> Dict[str, float]:
-    cmd = [sys.executable, __file__, '--child', f'{impl}:{side}:{channels}', '--iters', str(args.iters),
-           '--batch', str(args.batch), '--threads', str(args.threads)]
+    cmd = [
+        sys.executable, __file__, '--child', f'{impl}:{side}:{channels}', '--iters',
+        str(args.iters), '--batch',
+        str(args.batch), '--threads',
+        str(args.threads)
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -128,8 +132,8 @@ def _print_table(results: Dict[Tuple[int, int, str], Dict[str, float]], batch: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--iters', type=int, default=5, help='timed steps after the first (memory) step')
     parser.add_argument('--batch', type=int, default=8, help='batch size B')
     parser.add_argument('--threads', type=int, default=1, help='CPU threads (torch.set_num_threads)')
@@ -143,8 +147,11 @@ def main() -> None:
     cpu = f'CPU, {torch.get_num_threads()} threads'
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else cpu
     print(f'forward+backward, torch {torch.__version__}, {device}')
-    results = {(side, channels, impl): _run_child(impl, side, channels, args)
-               for side, channels in CASES for impl in IMPLEMENTATIONS}
+    results = {
+        (side, channels, impl): _run_child(impl, side, channels, args)
+        for side, channels in CASES
+        for impl in IMPLEMENTATIONS
+    }
     _print_table(results, args.batch)
 
 
