@@ -1,4 +1,5 @@
-# SAGAN on CIFAR-10 32x32, the peers' set-up (mmagic 1.2: IS 9.32 / FID 9.43 with 5 D steps; here TTUR, n_dis=1).
+# SAGAN on CIFAR-10 32x32, the peers' set-up (mmagic 1.2: IS 9.32 / FID 9.43 with 5 D steps).
+# Here TTUR with n_dis = 1, as in the paper.
 _base_ = [
     '_base_/default_runtime.py',
     '_base_/models/sagan_32.py',  # BigGAN's 32x32 table, attention at 16x16 in G and D

@@ -9,6 +9,4 @@ _base_ = [
 ]
 
 train_cfg = dict(max_iters=1_000_000, val_interval=10_000)  # 1M iterations of one D step + one G step
-default_hooks = dict(
-    checkpoint=dict(interval=10_000),
-    visualization=dict(interval=5_000, n_samples=64))
+default_hooks = dict(checkpoint=dict(interval=10_000), visualization=dict(interval=5_000, n_samples=64))

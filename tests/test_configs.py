@@ -8,7 +8,8 @@ from mmengine.config import Config
 from sagan_plugin.registry import MODELS
 from tests.conftest import REPO
 
-CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', '*.py'))) + [osp.join(REPO, 'tests', 'data', 'tiny_demo.py')]
+CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs',
+                                    '*.py'))) + [osp.join(REPO, 'tests', 'data', 'tiny_demo.py')]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)

@@ -11,16 +11,24 @@ from sagan_plugin.evaluation import export_effnet_lite0_timm_weights
 OURS = 'sagan_plugin.'
 # Constructor arguments for types that cannot be built from their type name alone.
 REQUIRED_ARGS = {
-    'SAGAN': dict(generator=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()),
-                  discriminator=dict(type='SAGANDiscriminator', input_scale=32, base_channels=4,
-                                     attention_at=())),
-    'SelfAttentionBlock': dict(in_channels=16),
-    'DecayEMA': dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=())),
-    'TTUROptimWrapperConstructor': dict(optim_wrapper_cfg=dict()),
-    'FashionMNIST': dict(num_samples=2),
-    'OfflineFID': dict(fake_nums=10),
-    'ClassifierScore': dict(fake_nums=10),
-    'TimmFD': dict(fake_nums=10, model_name='tf_efficientnet_lite0'),  # + weights, made in the test
+    'SAGAN':
+    dict(
+        generator=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()),
+        discriminator=dict(type='SAGANDiscriminator', input_scale=32, base_channels=4, attention_at=())),
+    'SelfAttentionBlock':
+    dict(in_channels=16),
+    'DecayEMA':
+    dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=())),
+    'TTUROptimWrapperConstructor':
+    dict(optim_wrapper_cfg=dict()),
+    'FashionMNIST':
+    dict(num_samples=2),
+    'OfflineFID':
+    dict(fake_nums=10),
+    'ClassifierScore':
+    dict(fake_nums=10),
+    'TimmFD':
+    dict(fake_nums=10, model_name='tf_efficientnet_lite0'),  # + weights, made in the test
 }
 # Types that need a file no package ships: building them must fail with an error naming the file.
 NEEDS_USER_FILE = {'OfflineIS': 'inception-2015-12-05.pt'}
@@ -50,18 +58,21 @@ def test_every_registered_type_builds_from_a_config_dict(reg, name, tmp_path):
 def test_our_registries_are_children_of_mmagic():
     for reg in vars(registry).values():
         if isinstance(reg, type(registry.MODELS)):
-            assert reg.scope == 'sagan_plugin' and reg.parent is getattr(mmagic_registry, reg.name.upper(), reg.parent)
+            assert reg.scope == 'sagan_plugin' and reg.parent is getattr(mmagic_registry, reg.name.upper(),
+                                                                         reg.parent)
             assert reg.parent.scope == 'mmagic'
 
 
 def test_plugin_scope_builds_ours_and_falls_through_to_mmagic():
-    gen = registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()))
+    gen = registry.MODELS.build(
+        dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=()))
     assert type(gen).__module__.startswith(OURS)
     preprocessor = registry.MODELS.build(dict(type='DataPreprocessor'))
     assert type(preprocessor).__module__.startswith('mmagic.')
     assert inspect.getmodule(registry.HOOKS.get('VisualizationHook')).__name__.startswith('mmagic.')
     assert inspect.getmodule(registry.METRICS.get('FrechetInceptionDistance')).__name__.startswith('mmagic.')
-    mmagic_gen = registry.MODELS.build(dict(type='mmagic.SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
+    mmagic_gen = registry.MODELS.build(
+        dict(type='mmagic.SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
     assert type(mmagic_gen).__module__.startswith('mmagic.')
 
 
@@ -69,7 +80,8 @@ def test_mmagic_scope_builds_ours_by_prefix_and_keeps_its_own():
     with DefaultScope.overwrite_default_scope('mmagic'):
         ours = mmagic_registry.MODELS.build(
             dict(type='sagan_plugin.SAGANGenerator', output_scale=32, base_channels=4, attention_at=()))
-        theirs = mmagic_registry.MODELS.build(dict(type='SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
+        theirs = mmagic_registry.MODELS.build(
+            dict(type='SAGANGenerator', output_scale=32, base_channels=32, num_classes=10))
     assert type(ours).__module__.startswith(OURS)
     assert type(theirs).__module__.startswith('mmagic.')
     for name in ('SAGAN', 'SAGANGenerator', 'SelfAttentionBlock'):

@@ -7,13 +7,25 @@ import argparse
 import json
 
 from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
 
 
+class KeepTestMetrics(Hook):
+    """mmagic's MultiTestLoop.run() returns None; the metrics reach only the after_test_epoch hooks."""
+
+    def __init__(self):
+        self.metrics = {}
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        self.metrics = dict(metrics or {})
+
+
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (a runner checkpoint or a converted one)')
     parser.add_argument('--out', help='write the metrics to this JSON file')
@@ -25,11 +37,17 @@ def main() -> None:
     args = parse_args()
     check_checkpoint(args.checkpoint)
     cfg = load_config(args)
-    cfg.load_from, cfg.resume = args.checkpoint, False
-    metrics = Runner.from_cfg(cfg).test()
+    cfg.load_from, cfg.resume = None, False
+    runner = Runner.from_cfg(cfg)
+    # Strict: a checkpoint of another architecture is an error, not a partly random model.
+    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+    keep = KeepTestMetrics()
+    runner.register_hook(keep, priority='LOWEST')
+    runner.test()
     if args.out and is_main_process():
         with open(args.out, 'w') as f:
-            json.dump({k: float(v) if hasattr(v, '__float__') else v for k, v in metrics.items()}, f, indent=2)
+            metrics = {k: float(v) if hasattr(v, '__float__') else v for k, v in keep.metrics.items()}
+            json.dump(metrics, f, indent=2)
         print(f'metrics written to {args.out}')
 
 

@@ -5,18 +5,21 @@
 """
 import argparse
 
-from mmengine.runner import Runner
-
-from mmengine.runner import find_latest_checkpoint
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
-    parser.add_argument('--resume', nargs='?', const='auto', default=None,
-                        help='resume from the latest checkpoint in work_dir, or from the given checkpoint')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        default=None,
+        help='resume from the latest checkpoint in work_dir, or from the given checkpoint')
     parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper for G and D)')
     add_common_args(parser)
     return parser.parse_args()

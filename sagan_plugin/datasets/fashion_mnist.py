@@ -21,8 +21,9 @@ CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shi
 def read_idx(path: str, magic: int, ndim: int) -> np.ndarray:
     """Read one gzipped IDX file into a uint8 array, with clear errors for a wrong or truncated file."""
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{path} not found; install Debian\'s dataset-fashion-mnist '
-                                '(tools/setup.sh does) or set data_root to a folder holding the IDX .gz files')
+        raise FileNotFoundError(
+            f'{path} not found; install Debian\'s dataset-fashion-mnist '
+            '(tools/setup.sh does) or set data_root to a folder holding the IDX .gz files')
     try:
         with gzip.open(path, 'rb') as f:
             raw = f.read()
@@ -42,9 +43,9 @@ def read_idx(path: str, magic: int, ndim: int) -> np.ndarray:
 class FashionMNIST(BaseDataset):
     """Fashion-MNIST (Xiao et al. 2017, MIT licence): 28×28 grey garments in 10 classes.
 
-    Each item is ``dict(gt=uint8 array [28, 28, 3], gt_label=int)``; the grey channel is repeated three times so
-    the images go through the same RGB pipeline, metrics and visualisers as ImageNet. Resize with mmagic's
-    ``Resize`` in the pipeline and pack with ``PackInputs``.
+    Each item is ``dict(gt=uint8 array [28, 28, 3], gt_label=int)``; the grey channel is repeated three
+    times so the images go through the same RGB pipeline, metrics and visualisers as ImageNet. Resize with
+    mmagic's ``Resize`` in the pipeline and pack with ``PackInputs``.
 
     Args:
         data_root: folder with the four ``*-idx*-ubyte.gz`` files.
@@ -69,7 +70,10 @@ class FashionMNIST(BaseDataset):
         images = read_idx(image_file, _IMAGE_MAGIC, ndim=3)
         labels = read_idx(label_file, _LABEL_MAGIC, ndim=1)
         if len(images) != len(labels):
-            raise ValueError(f'{image_file} has {len(images)} images but {label_file} has {len(labels)} labels')
+            raise ValueError(
+                f'{image_file} has {len(images)} images but {label_file} has {len(labels)} labels')
         stop = len(images) if self.num_samples is None else self.num_samples
-        return [dict(gt=np.repeat(img[..., None], 3, axis=2), gt_label=int(label), sample_idx=i)
-                for i, (img, label) in enumerate(zip(images[:stop], labels[:stop]))]
+        return [
+            dict(gt=np.repeat(img[..., None], 3, axis=2), gt_label=int(label), sample_idx=i)
+            for i, (img, label) in enumerate(zip(images[:stop], labels[:stop]))
+        ]

@@ -12,10 +12,16 @@ from mmengine.config import Config, DictAction
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Arguments both tools take, spelled as in mmagic's tools."""
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config name>)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config values, e.g. train_cfg.max_iters=10 data_root=/data/imagenet')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
-                        help='job launcher; tools/dist_*.sh pass "pytorch" (torchrun)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config values, e.g. train_cfg.max_iters=10 data_root=/data/imagenet')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher; tools/dist_*.sh pass "pytorch" (torchrun)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
@@ -39,7 +45,8 @@ def _start_distributed(cfg: Config) -> None:
     """Without CUDA, start the process group on gloo ourselves.
 
     MMEngine's pytorch launcher calls ``torch.cuda.set_device``, the configs ask for nccl and the Runner pins
-    DDP to a GPU; none of that works on a CPU machine. The Runner skips its own initialisation when a process group already exists.
+    DDP to a GPU; none of that works on a CPU machine. The Runner skips its own initialisation when a
+    process group already exists.
     """
     os.environ.setdefault('LOCAL_RANK', '0')
     if cfg.launcher == 'none' or torch.cuda.is_available() or dist.is_initialized():

@@ -2,8 +2,9 @@
 
 MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``. A runner checkpoint holds, beside tensors, the
 message hub's ``HistoryBuffer`` objects, which pickle their per-instance table of statistics methods through
-``builtins.getattr`` — and allow-listing ``getattr`` would let a crafted file reach any attribute of an allowed
-object (``__globals__`` and on to ``eval``). So we do not allow-list what the default pickling needs; we give
+``builtins.getattr`` — and allow-listing ``getattr`` would let a crafted file reach any attribute of an
+allowed object (``__globals__`` and on to ``eval``). So we do not allow-list what the default pickling needs;
+we give
 ``HistoryBuffer`` a reducer that pickles only its data (two numpy arrays and the max length) and allow-list
 exactly ``HistoryBuffer`` and the numpy array types. Turning ``weights_only`` off is never needed, and any
 other global in a checkpoint still fails loudly.
@@ -29,8 +30,11 @@ def runner_checkpoint_types() -> list:
     """The non-tensor globals of a runner checkpoint saved with :func:`_reduce_history_buffer` in place (found
     with ``torch.serialization.get_unsafe_globals_in_checkpoint`` on this project's checkpoints)."""
     multiarray = np.core.multiarray  # numpy < 2 pickles arrays through numpy.core.multiarray
-    return [HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
-            *{type(np.dtype(t)) for t in (np.float64, np.float32, np.int64, np.int32)}]
+    return [
+        HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
+        *{type(np.dtype(t))
+          for t in (np.float64, np.float32, np.int64, np.int32)}
+    ]
 
 
 def allow_runner_checkpoint_types() -> None:

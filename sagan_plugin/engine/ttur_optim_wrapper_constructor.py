@@ -1,4 +1,4 @@
-"""TTUR (Heusel et al. 2017) as SAGAN uses it: one Adam per network, the discriminator's lr 4× the generator's."""
+"""TTUR (Heusel et al. 2017) as SAGAN uses it: one Adam per network, D's lr 4x G's."""
 from typing import Optional, Sequence
 
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
@@ -26,8 +26,9 @@ class TTUROptimWrapperConstructor:
 
     def __init__(self, optim_wrapper_cfg: dict, paramwise_cfg: Optional[dict] = None):
         cfg = dict(optim_wrapper_cfg)
-        self.lrs = dict(generator=float(cfg.pop('generator_lr', 1e-4)),
-                        discriminator=float(cfg.pop('discriminator_lr', 4e-4)))
+        self.lrs = dict(
+            generator=float(cfg.pop('generator_lr', 1e-4)),
+            discriminator=float(cfg.pop('discriminator_lr', 4e-4)))
         betas: Sequence[float] = cfg.pop('betas', (0.0, 0.9))
         if len(betas) != 2 or not all(0.0 <= float(b) < 1.0 for b in betas):
             raise ValueError(f'betas must be two numbers in [0, 1), got {betas}')

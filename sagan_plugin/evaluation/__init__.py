@@ -1,7 +1,8 @@
 """Offline evaluation: FID/KID/precision-recall, IS, a classifier score and timm feature spaces.
 
 Importing this package registers the metrics ``OfflineFID``, ``TimmFD``, ``OfflineIS`` and ``ClassifierScore``
-in the ``sagan_plugin`` scope. Nothing here downloads weights (see weights.py and docs/evaluation.md).
+in the ``sagan_plugin`` scope. Nothing here downloads weights
+(see weights.py and the README's Evaluation section).
 """
 from .classifier_score import ClassifierScore
 from .effnet_lite0 import EfficientNetLite0Classifier, build_effnet_lite0, export_effnet_lite0_timm_weights

@@ -59,6 +59,8 @@ def extract_dataset_features(dataset: Dataset,
     # Rank r takes items r, r + world, ...; the last round wraps around and is cut off after gathering.
     per_rank = math.ceil(num_images / world)
     indices = [(i * world + rank) % num_images for i in range(per_rank)]
+    # Own generator: a DataLoader draws its base seed from the global RNG, which would shift the generated
+    # samples depending on whether the real statistics were computed or read from the cache.
     loader = DataLoader(
         dataset,
         batch_size=batch_size,
@@ -66,7 +68,8 @@ def extract_dataset_features(dataset: Dataset,
         collate_fn=pseudo_collate,
         num_workers=num_workers,
         shuffle=False,
-        drop_last=False)
+        drop_last=False,
+        generator=torch.Generator())
     feats = []
     with tqdm(total=num_images, desc=desc, unit='img', disable=not is_main_process()) as bar:
         for data in loader:

@@ -16,7 +16,7 @@ def check_label(label: Optional[Tensor], num_classes: int, batch_size: int) -> O
         return None
     if label is None:
         raise ValueError(f'num_classes={num_classes}: a label tensor of shape ({batch_size},) is required')
-    if label.shape != (batch_size,) or label.dtype != torch.long:
+    if label.shape != (batch_size, ) or label.dtype != torch.long:
         raise ValueError(f'expected label of shape ({batch_size},) and dtype torch.int64, '
                          f'got shape {tuple(label.shape)} and dtype {label.dtype}')
     bad = label[(label < 0) | (label >= num_classes)]

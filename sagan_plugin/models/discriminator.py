@@ -49,9 +49,15 @@ class SAGANDiscriminator(nn.Module):
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
 
-    def __init__(self, input_scale: int = 128, num_classes: int = 0, base_channels: int = 64,
-                 channels: Optional[Sequence[int]] = None, attention_at: Sequence[int] = (64, ),
-                 attention_variant: str = 'paper', attention_k: int = 8, in_channels: int = 3,
+    def __init__(self,
+                 input_scale: int = 128,
+                 num_classes: int = 0,
+                 base_channels: int = 64,
+                 channels: Optional[Sequence[int]] = None,
+                 attention_at: Sequence[int] = (64, ),
+                 attention_variant: str = 'paper',
+                 attention_k: int = 8,
+                 in_channels: int = 3,
                  init_type: str = 'ortho') -> None:
         super().__init__()
         if input_scale not in ARCHITECTURES:
@@ -69,8 +75,9 @@ class SAGANDiscriminator(nn.Module):
             DownBlock(c_in, c_out, down, preactivation=i > 0)
             for i, (c_in, c_out, down) in enumerate(zip([in_channels, *channels[:-1]], channels, downsample)))
         # Keyed by resolution (stable state-dict names); only the first block at a resolution gets one.
-        self._attention_after = [str(r) if r in wanted and r not in resolutions[:i] else None
-                                 for i, r in enumerate(resolutions)]
+        self._attention_after = [
+            str(r) if r in wanted and r not in resolutions[:i] else None for i, r in enumerate(resolutions)
+        ]
         self.attention = nn.ModuleDict({
             key: SelfAttentionBlock(c, attention_variant, attention_k)
             for key, c in zip(self._attention_after, channels) if key is not None

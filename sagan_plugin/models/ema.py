@@ -37,6 +37,6 @@ class DecayEMA(ExponentialMovingAverage):
         if not 0.5 <= decay < 1.0:
             raise ValueError(f'decay is the weight of the old average and must be in [0.5, 1), got {decay}; '
                              'BigGAN uses 0.9999 (mmagic\'s "momentum" m corresponds to decay = 1 - m)')
-        super().__init__(model, momentum=1.0 - decay, interval=interval, device=device,
-                         update_buffers=update_buffers)
+        super().__init__(
+            model, momentum=1.0 - decay, interval=interval, device=device, update_buffers=update_buffers)
         self.decay = decay

@@ -42,10 +42,17 @@ class SAGANGenerator(nn.Module):
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
 
-    def __init__(self, output_scale: int = 128, num_classes: int = 0, noise_size: int = 128,
-                 base_channels: int = 64, channels: Optional[Sequence[int]] = None,
-                 attention_at: Sequence[int] = (64, ), attention_variant: str = 'paper',
-                 attention_k: int = 8, out_channels: int = 3, sn_embedding: bool = True,
+    def __init__(self,
+                 output_scale: int = 128,
+                 num_classes: int = 0,
+                 noise_size: int = 128,
+                 base_channels: int = 64,
+                 channels: Optional[Sequence[int]] = None,
+                 attention_at: Sequence[int] = (64, ),
+                 attention_variant: str = 'paper',
+                 attention_k: int = 8,
+                 out_channels: int = 3,
+                 sn_embedding: bool = True,
                  init_type: str = 'ortho') -> None:
         super().__init__()
         if output_scale not in CHANNEL_MULTIPLIERS:
@@ -72,7 +79,9 @@ class SAGANGenerator(nn.Module):
         self.output_conv = snconv3x3(channels[-1], out_channels)
         initialise_weights(self, init_type)
 
-    def forward(self, noise: Tensor, label: Optional[Tensor] = None,
+    def forward(self,
+                noise: Tensor,
+                label: Optional[Tensor] = None,
                 return_noise: bool = False) -> Union[Tensor, Dict[str, Optional[Tensor]]]:
         """noise: B×noise_size, label: B class indices (if conditional) → B×out_channels×S×S in [-1, 1].
 

@@ -23,7 +23,10 @@ class UpBlock(nn.Module):
         sn_embedding: spectral-normalise the conditional BN embeddings.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_classes: int = 0,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 num_classes: int = 0,
                  sn_embedding: bool = True) -> None:
         super().__init__()
         self.bn1 = ConditionalBatchNorm2d(in_channels, num_classes, sn_embedding)
@@ -54,7 +57,10 @@ class DownBlock(nn.Module):
         preactivation: apply ReLU to the input first (False only for the first block).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, downsample: bool = True,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 downsample: bool = True,
                  preactivation: bool = True) -> None:
         super().__init__()
         self.downsample = downsample

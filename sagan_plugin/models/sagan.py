@@ -41,15 +41,25 @@ class SAGAN(BaseConditionalGAN):
                  noise_size: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  ema_config: Optional[dict] = None):
-        super().__init__(generator, discriminator, data_preprocessor, generator_steps, discriminator_steps,
-                         noise_size, num_classes, ema_config, loss_config=dict(gan_loss=gan_loss))
+        super().__init__(
+            generator,
+            discriminator,
+            data_preprocessor,
+            generator_steps,
+            discriminator_steps,
+            noise_size,
+            num_classes,
+            ema_config,
+            loss_config=dict(gan_loss=gan_loss))
 
     @staticmethod
     def _get_valid_num_classes(num_classes, generator, discriminator) -> int:
         """As mmagic's, but "no classes anywhere" means 0 (unconditional) rather than None."""
         return BaseConditionalGAN._get_valid_num_classes(num_classes, generator, discriminator) or 0
 
-    def forward(self, inputs: Union[dict, Tensor], data_samples: Optional[DataSample] = None,
+    def forward(self,
+                inputs: Union[dict, Tensor],
+                data_samples: Optional[DataSample] = None,
                 mode: Optional[str] = None) -> List[DataSample]:
         """Sample images as mmagic's :meth:`BaseConditionalGAN.forward` (classes from ``data_samples``'
         ``gt_label``, else uniform), plus ``inputs['label'] = 'cycle'``: classes 0, 1, ..., K-1, 0, 1, ...,
@@ -83,8 +93,9 @@ class SAGAN(BaseConditionalGAN):
             fake_imgs = self.generator(self.noise_fn(num_batches=num), label=fake_labels)
         labels = None if real_labels is None else torch.cat([fake_labels, real_labels])
         pred_fake, pred_real = self.discriminator(torch.cat([fake_imgs, real_imgs]), label=labels).split(num)
-        losses = dict(loss_disc_fake=self.gan_loss(pred_fake, target_is_real=False, is_disc=True),
-                      loss_disc_real=self.gan_loss(pred_real, target_is_real=True, is_disc=True))
+        losses = dict(
+            loss_disc_fake=self.gan_loss(pred_fake, target_is_real=False, is_disc=True),
+            loss_disc_real=self.gan_loss(pred_real, target_is_real=True, is_disc=True))
         loss, log_vars = self.parse_losses(losses)
         optimizer_wrapper.update_params(loss)
         return log_vars

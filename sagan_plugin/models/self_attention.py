@@ -55,8 +55,8 @@ class SelfAttentionBlock(nn.Module):
         if variant not in VARIANTS:
             raise ValueError(f'variant must be one of {VARIANTS}, got {variant!r}')
         if in_channels % k or (variant == 'pooled' and in_channels % 2):
-            raise ValueError(f'in_channels={in_channels} must be divisible by k={k}'
-                             + (' and by 2 (pooled variant)' if variant == 'pooled' else ''))
+            raise ValueError(f'in_channels={in_channels} must be divisible by k={k}' +
+                             (' and by 2 (pooled variant)' if variant == 'pooled' else ''))
         conv = partial(snconv1x1 if sn else partial(nn.Conv2d, kernel_size=1), bias=False)
         qk_channels = in_channels // k
         v_channels = qk_channels if variant == 'paper' else in_channels // 2

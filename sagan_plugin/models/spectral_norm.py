@@ -31,7 +31,6 @@ snembedding = partial(_spectral_normed, nn.Embedding)
 snconv3x3 = partial(snconv2d, kernel_size=3, padding=1)
 snconv1x1 = partial(snconv2d, kernel_size=1, padding=0)
 
-
 # Orthogonal is BigGAN's init; xavier (Glorot uniform) is what BigGAN-PyTorch's SA-GAN launch script uses.
 _INITS: Dict[str, Callable] = {'ortho': nn.init.orthogonal_, 'xavier': nn.init.xavier_uniform_}
 

@@ -26,8 +26,9 @@ def test_real_files(split, total):
 
 
 def test_pipeline_packs_a_labelled_32px_sample():
-    dataset = build(num_samples=2, pipeline=[dict(type='Resize', keys='gt', scale=(32, 32)),
-                                             dict(type='PackInputs')])
+    dataset = build(
+        num_samples=2, pipeline=[dict(type='Resize', keys='gt', scale=(32, 32)),
+                                 dict(type='PackInputs')])
     sample = dataset[1]['data_samples']
     assert tuple(sample.gt_img.shape) == (3, 32, 32)
     assert int(sample.gt_label.label) == build(num_samples=2)[1]['gt_label']

@@ -59,7 +59,7 @@ class Payload:
     """What a malicious checkpoint carries: unpickling it would run a shell command."""
 
     def __reduce__(self):
-        return os.system, ('echo this must never run',)
+        return os.system, ('echo this must never run', )
 
 
 def test_allow_list_does_not_admit_arbitrary_objects(tmp_path):

@@ -16,14 +16,17 @@ def build(**cfg):
 
 
 def adam_settings(wrappers):
-    return {name: (w.optimizer.param_groups[0]['lr'], w.optimizer.param_groups[0]['betas'])
-            for name, w in wrappers.items()}
+    return {
+        name: (w.optimizer.param_groups[0]['lr'], w.optimizer.param_groups[0]['betas'])
+        for name, w in wrappers.items()
+    }
 
 
 def test_paper_defaults():
     wrappers = build()
     assert isinstance(wrappers, OptimWrapperDict)
-    assert all(type(w) is OptimWrapper and isinstance(w.optimizer, torch.optim.Adam) for w in wrappers.values())
+    assert all(
+        type(w) is OptimWrapper and isinstance(w.optimizer, torch.optim.Adam) for w in wrappers.values())
     assert adam_settings(wrappers) == dict(generator=(1e-4, (0.0, 0.9)), discriminator=(4e-4, (0.0, 0.9)))
 
 
@@ -31,7 +34,9 @@ def test_each_optimizer_owns_its_network():
     model = TwoNets()
     wrappers = build_optim_wrapper(model, dict(constructor='TTUROptimWrapperConstructor'))
     for name, wrapper in wrappers.items():
-        assert set(map(id, wrapper.param_groups[0]['params'])) == set(map(id, getattr(model, name).parameters()))
+        assert set(map(id,
+                       wrapper.param_groups[0]['params'])) == set(map(id,
+                                                                      getattr(model, name).parameters()))
 
 
 def test_overrides_integer_betas_and_accumulation():

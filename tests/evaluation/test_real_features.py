@@ -42,6 +42,13 @@ def test_single_process_keeps_dataset_order(num):
     np.testing.assert_array_equal(extract(num)[:, 0], np.arange(num))
 
 
+def test_global_rng_is_left_alone():
+    """Otherwise the generated samples would depend on whether the real statistics came from the cache."""
+    state = torch.get_rng_state()
+    extract(NUM_ITEMS)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_too_many_images_is_an_error():
     with pytest.raises(ValueError, match='asked for 12 real images but the dataset has 11'):
         extract(NUM_ITEMS + 1)

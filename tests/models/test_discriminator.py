@@ -37,13 +37,15 @@ def test_only_the_first_block_is_the_optimized_one():
     assert [b.preactivation for b in _d(64).blocks] == [False, True, True, True, True]
 
 
-@pytest.mark.parametrize('scale,attention_at,seen', [
-    (32, (), []),
-    (32, (16, 8), [16, 8]),  # three 32-blocks end at 8×8: attention only after the first
-    (64, (32, ), [32]),
-    (64, (32, 8), [32, 8]),
-    (128, (64, 4), [64, 4]),
-])
+@pytest.mark.parametrize(
+    'scale,attention_at,seen',
+    [
+        (32, (), []),
+        (32, (16, 8), [16, 8]),  # three 32-blocks end at 8×8: attention only after the first
+        (64, (32, ), [32]),
+        (64, (32, 8), [32, 8]),
+        (128, (64, 4), [64, 4]),
+    ])
 def test_attention_sits_after_the_first_block_with_that_output_resolution(scale, attention_at, seen):
     d = _d(scale, attention_at=attention_at, attention_k=2)  # k=2: the 2-channel 64×64 stage of D-128
     got = []
@@ -83,8 +85,10 @@ def test_explicit_channels_and_in_channels():
 
 
 def test_attributes_and_registry():
-    d = MODELS.build(dict(type='SAGANDiscriminator', input_scale=32, num_classes=3, base_channels=BASE,
-                          attention_at=(16, )))
+    d = MODELS.build(
+        dict(
+            type='SAGANDiscriminator', input_scale=32, num_classes=3, base_channels=BASE,
+            attention_at=(16, )))
     assert type(d) is SAGANDiscriminator
     assert (d.num_classes, d.input_scale) == (3, 32)
 

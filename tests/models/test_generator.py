@@ -57,8 +57,8 @@ def test_attention_variant_and_k_are_passed_through(variant, k):
 
 
 def test_explicit_channels_and_noise_size():
-    g = SAGANGenerator(32, noise_size=5, channels=(8, 6, 4, 2), attention_at=(32, ), attention_k=2,
-                       out_channels=1)
+    g = SAGANGenerator(
+        32, noise_size=5, channels=(8, 6, 4, 2), attention_at=(32, ), attention_k=2, out_channels=1)
     assert g(torch.randn(2, 5)).shape == (2, 1, 32, 32)
     assert [b.conv2.out_channels for b in g.blocks] == [6, 4, 2] and g.attention['32'].in_channels == 2
 
@@ -79,8 +79,14 @@ def test_label_changes_the_image_only_when_conditional():
 
 
 def test_attributes_and_registry():
-    g = MODELS.build(dict(type='SAGANGenerator', output_scale=32, num_classes=3, noise_size=NOISE,
-                          base_channels=BASE, attention_at=(16, )))
+    g = MODELS.build(
+        dict(
+            type='SAGANGenerator',
+            output_scale=32,
+            num_classes=3,
+            noise_size=NOISE,
+            base_channels=BASE,
+            attention_at=(16, )))
     assert type(g) is SAGANGenerator
     assert (g.noise_size, g.num_classes, g.output_scale) == (NOISE, 3, 32)
 

@@ -6,11 +6,13 @@ from sagan_plugin.registry import MODELS
 SCORES = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0])
 
 
-@pytest.mark.parametrize('target_is_real, is_disc, expected', [
-    (True, True, 6.0 / 5),  # D, real: mean(relu(1 - s)) = (3 + 1.5 + 1 + 0.5 + 0) / 5
-    (False, True, 6.0 / 5),  # D, fake: mean(relu(1 + s)) = (0 + 0.5 + 1 + 1.5 + 3) / 5
-    (True, False, 0.0),  # G: -mean(s)
-])
+@pytest.mark.parametrize(
+    'target_is_real, is_disc, expected',
+    [
+        (True, True, 6.0 / 5),  # D, real: mean(relu(1 - s)) = (3 + 1.5 + 1 + 0.5 + 0) / 5
+        (False, True, 6.0 / 5),  # D, fake: mean(relu(1 + s)) = (0 + 0.5 + 1 + 1.5 + 3) / 5
+        (True, False, 0.0),  # G: -mean(s)
+    ])
 def test_hand_computed_values(target_is_real, is_disc, expected):
     loss = MODELS.build(dict(type='SAGANHingeLoss'))
     assert loss(SCORES, target_is_real=target_is_real, is_disc=is_disc).item() == pytest.approx(expected)

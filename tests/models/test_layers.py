@@ -16,8 +16,8 @@ LABEL = torch.tensor([0, 2])
 
 
 def _g(**kwargs):
-    return SAGANGenerator(32, num_classes=NUM_CLASSES, noise_size=8, base_channels=4, attention_at=(16, ),
-                          **kwargs)
+    return SAGANGenerator(
+        32, num_classes=NUM_CLASSES, noise_size=8, base_channels=4, attention_at=(16, ), **kwargs)
 
 
 def _d(**kwargs):
@@ -50,8 +50,8 @@ def test_factory_layer_has_unit_spectral_norm_after_power_iterations(name):
     torch.manual_seed(0)
     layer = build()
     nn.init.normal_(layer.weight_orig, std=3.0)
-    assert sorted(k for k in layer.state_dict() if k.startswith('weight')) == [
-        'weight_orig', 'weight_u', 'weight_v']
+    assert sorted(k for k in layer.state_dict()
+                  if k.startswith('weight')) == ['weight_orig', 'weight_u', 'weight_v']
     for _ in range(30):  # a random Gaussian matrix: the power iteration needs a few steps
         run(layer.train())
     assert _sigma_max(layer.weight) == pytest.approx(1, abs=1e-2)
@@ -78,8 +78,10 @@ def test_sigma_max_is_one_for_every_sn_weight_after_training_forwards(net):
 
 
 def test_sn_embedding_flag_only_affects_the_conditional_bn_embeddings():
-    unsn = [n for n, m in _g(sn_embedding=False).named_modules() if isinstance(m, nn.Embedding)
-            and not has_spectral_norm(m)]
+    unsn = [
+        n for n, m in _g(sn_embedding=False).named_modules()
+        if isinstance(m, nn.Embedding) and not has_spectral_norm(m)
+    ]
     assert unsn and all(n.endswith(('.gain', '.bias')) for n in unsn)
 
 

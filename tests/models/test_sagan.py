@@ -13,9 +13,10 @@ TINY = dict(
     type='SAGAN',
     data_preprocessor=dict(type='DataPreprocessor'),
     num_classes=10,
-    generator=dict(type='SAGANGenerator', output_scale=32, noise_size=16, channels=(32, 16, 16, 8),
-                   attention_at=(16, )),
-    discriminator=dict(type='SAGANDiscriminator', input_scale=32, channels=(8, 16, 16, 32), attention_at=(16, )),
+    generator=dict(
+        type='SAGANGenerator', output_scale=32, noise_size=16, channels=(32, 16, 16, 8), attention_at=(16, )),
+    discriminator=dict(
+        type='SAGANDiscriminator', input_scale=32, channels=(8, 16, 16, 32), attention_at=(16, )),
     discriminator_steps=2)
 
 
@@ -32,8 +33,14 @@ def model_cfg(**changes):
 @pytest.fixture(scope='module')
 def batch():
     """Six real Fashion-MNIST images at 32x32, packed as the training pipeline packs them."""
-    dataset = DATASETS.build(dict(type='FashionMNIST', num_samples=6, pipeline=[
-        dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'), dict(type='PackInputs')]))
+    dataset = DATASETS.build(
+        dict(
+            type='FashionMNIST',
+            num_samples=6,
+            pipeline=[
+                dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'),
+                dict(type='PackInputs')
+            ]))
     return pseudo_collate([dataset[i] for i in range(6)])
 
 
@@ -54,8 +61,11 @@ def changed(before, module):
 @pytest.mark.parametrize('num_classes', [10, 0])
 def test_n_dis_schedule(batch, num_classes):
     """Iteration 0 updates D only; iteration 1 (n_dis = 2) updates D then G."""
-    model = MODELS.build(model_cfg(num_classes=num_classes, generator=dict(num_classes=num_classes),
-                                   discriminator=dict(num_classes=num_classes)))
+    model = MODELS.build(
+        model_cfg(
+            num_classes=num_classes,
+            generator=dict(num_classes=num_classes),
+            discriminator=dict(num_classes=num_classes)))
     g_before, d_before = params(model.generator), params(model.discriminator)
     logs = train_step(model, batch, iteration=0)
     assert set(logs) == {'loss', 'loss_disc_fake', 'loss_disc_real'}
@@ -70,7 +80,8 @@ def test_ema_follows_generator_with_decay(batch):
     train_step(model, batch, iteration=0)  # the first EMA update copies the generator
     ema_before = params(model.generator_ema.module)
     train_step(model, batch, iteration=1)
-    for old, new, param in zip(ema_before, model.generator_ema.module.parameters(), model.generator.parameters()):
+    for old, new, param in zip(ema_before, model.generator_ema.module.parameters(),
+                               model.generator.parameters()):
         torch.testing.assert_close(new, 0.9 * old + 0.1 * param)
 
 

