@@ -24,8 +24,8 @@ class KeepTestMetrics(Hook):
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (a runner checkpoint or a converted one)')
     parser.add_argument('--out', help='write the metrics to this JSON file')

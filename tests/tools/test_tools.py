@@ -57,16 +57,22 @@ NO_VAL = ['val_dataloader=None', 'val_cfg=None', 'val_evaluator=None']
 
 def test_test_script_writes_metrics_offline(tmp_path):
     """Two demo iterations, then tools/test.py with the demo's evaluator at tiny sample counts."""
-    run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path), '--cfg-options',
-         'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-         'default_hooks.visualization.interval=2', 'train_dataloader.dataset.num_samples=100', *NO_VAL])
+    run([
+        sys.executable, 'tools/train.py', DEMO, '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
+        'default_hooks.visualization.interval=2', 'train_dataloader.dataset.num_samples=100', *NO_VAL
+    ])
     out = tmp_path / 'metrics.json'
-    run([sys.executable, 'tools/test.py', DEMO, str(tmp_path / 'iter_2.pth'), '--out', str(out), '--work-dir',
-         str(tmp_path), '--cfg-options', 'test_evaluator.metrics.0.fake_nums=20',
-         'test_evaluator.metrics.0.real_nums=20',
-         f'test_evaluator.metrics.0.inception_pkl={tmp_path}/real20.pkl',
-         'test_evaluator.metrics.0.kid.subset_size=10', 'test_evaluator.metrics.0.kid.subsets=5',
-         'test_evaluator.metrics.1.fake_nums=20', 'test_evaluator.metrics.1.splits=2'])
+    run([
+        sys.executable, 'tools/test.py', DEMO,
+        str(tmp_path / 'iter_2.pth'), '--out',
+        str(out), '--work-dir',
+        str(tmp_path), '--cfg-options', 'test_evaluator.metrics.0.fake_nums=20',
+        'test_evaluator.metrics.0.real_nums=20',
+        f'test_evaluator.metrics.0.inception_pkl={tmp_path}/real20.pkl',
+        'test_evaluator.metrics.0.kid.subset_size=10', 'test_evaluator.metrics.0.kid.subsets=5',
+        'test_evaluator.metrics.1.fake_nums=20', 'test_evaluator.metrics.1.splits=2'
+    ])
     metrics = json.loads(out.read_text())
     assert metrics['FID/fid'] > 0 and 0 <= metrics['FID/precision'] <= 1
     assert metrics['ClassifierScore-EffNetLite0-NOT-IS/classifier_score'] >= 1
@@ -74,6 +80,10 @@ def test_test_script_writes_metrics_offline(tmp_path):
 
 def test_test_script_refuses_a_checkpoint_of_another_architecture(tmp_path):
     run([sys.executable, 'tools/train.py', TINY, '--work-dir', str(tmp_path)])
-    proc = subprocess.run([sys.executable, 'tools/test.py', DEMO, str(tmp_path / 'iter_4.pth')], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, 'tools/test.py', DEMO,
+                           str(tmp_path / 'iter_4.pth')],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode != 0 and 'size mismatch' in proc.stderr
