@@ -10,20 +10,18 @@ default prefix say so.
 """
 from typing import Optional
 
-from mmagic.evaluation.metrics import InceptionScore
 from mmengine import print_log
-from torch import Tensor
 
 from sagan_plugin.registry import METRICS
 from .effnet_lite0 import EfficientNetLite0Classifier
-from .feature_metrics import to_uint8
+from .inception_score import OfflineIS
 
 NOT_IS = 'not comparable to published IS'
 DEFAULT_PREFIX = 'ClassifierScore-EffNetLite0-NOT-IS'
 
 
 @METRICS.register_module()
-class ClassifierScore(InceptionScore):
+class ClassifierScore(OfflineIS):
     """IS arithmetic on EfficientNet-Lite0 ImageNet probabilities (not comparable to published IS).
 
     Args:
@@ -46,18 +44,15 @@ class ClassifierScore(InceptionScore):
                  sample_model: str = 'orig',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = DEFAULT_PREFIX):
-        # resize=False: the classifier wrapper resizes to its own 224×224 input (bicubic, timm's setting).
-        super().__init__(fake_nums, False, splits, 'StyleGAN', weights_path, 'bicubic', True, fake_key,
-                         need_cond_input, sample_model, collect_device, prefix)
+        # resize=False: the classifier wrapper resizes to its own 224×224 input (bicubic, timm's setting), so
+        # OfflineIS's preprocessing only rounds to uint8 RGB.
+        super().__init__(fake_nums, weights_path, splits, False, fake_key, need_cond_input, sample_model,
+                         collect_device, prefix)
         print_log(f'ClassifierScore uses EfficientNet-Lite0; its values are {NOT_IS}', 'current')
 
     def _load_inception(self, inception_style: str, inception_path: Optional[str]):
         """Called by mmagic's constructor: the EfficientNet-Lite0 classifier instead of an Inception."""
         return EfficientNetLite0Classifier(inception_path).eval(), 'StyleGAN'
-
-    def _preprocess(self, image: Tensor) -> Tensor:
-        """BGR float 0..255 -> RGB uint8, rounded (mmagic truncates)."""
-        return to_uint8(image[:, [2, 1, 0]])
 
     def compute_metrics(self, fake_results: list) -> dict:
         """mmagic's IS arithmetic, reported under names that cannot be mistaken for IS."""
