@@ -1,4 +1,5 @@
 import os.path as osp
+import socket
 
 import pytest
 from mmengine.registry import DefaultScope
@@ -6,6 +7,13 @@ from mmengine.registry import DefaultScope
 import sagan_plugin  # noqa: F401  (registers our types)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a test's process group (a guessed one may be taken)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(autouse=True, scope='session')

@@ -9,6 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from sagan_plugin.evaluation.real_features import extract_dataset_features
+from tests.conftest import free_port
 
 NUM_ITEMS = 11  # not a multiple of the batch or of the world size: exercises the wrap-around and the cut
 
@@ -66,7 +67,7 @@ def _worker(rank: int, world: int, port: int, queue) -> None:
 def test_two_processes_gather_in_dataset_order():
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
-    port = 29500 + os.getpid() % 1000
+    port = free_port()
     procs = [ctx.Process(target=_worker, args=(rank, 2, port, queue)) for rank in range(2)]
     for proc in procs:
         proc.start()

@@ -2,13 +2,12 @@
 import json
 import os
 import os.path as osp
-import random
 import subprocess
 import sys
 
 import mmagic
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 
@@ -26,9 +25,7 @@ def run(cmd, **env):
 
 
 def test_dist_train_two_cpu_processes(tmp_path):
-    run(['bash', 'tools/dist_train.sh', TINY, '2', '--work-dir',
-         str(tmp_path)],
-        PORT=str(random.randint(20000, 40000)))
+    run(['bash', 'tools/dist_train.sh', TINY, '2', '--work-dir', str(tmp_path)], PORT=str(free_port()))
     assert (tmp_path / 'iter_4.pth').is_file()
     log = next(tmp_path.glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
