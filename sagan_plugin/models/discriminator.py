@@ -1,36 +1,27 @@
 """SAGAN discriminator: ResNet down-blocks, self-attention where configured, projection head."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from sagan_plugin.registry import MODELS
-from .conditional_batchnorm import check_label
-from .residual_blocks import DownBlock
-from .self_attention import SelfAttentionBlock, check_attention_at
-from .spectral_norm import initialise_weights, snembedding, snlinear
+from .layers import DownBlock
+from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks
+from .spectral_norm import SN_EPS, SNLayers
 
-# Per input scale: each block's output-channel multiplier of base_channels, and whether it halves the
-# resolution (BigGAN-PyTorch's D_arch; the final blocks keep the size so D ends at 4×4, or 8×8 for 32).
-ARCHITECTURES: Dict[int, Tuple[Tuple[int, ...], Tuple[bool, ...]]] = {
-    32: ((4, 4, 4, 4), (True, True, False, False)),
-    64: ((1, 2, 4, 8, 16), (True, ) * 4 + (False, )),
-    128: ((1, 2, 4, 8, 16, 16), (True, ) * 5 + (False, )),
-    256: ((1, 2, 4, 8, 8, 16, 16), (True, ) * 6 + (False, )),
+_DOWN = partial(Stage, resample=True)
+# BigGAN-PyTorch's D_arch: one row per down-block; the last blocks keep the size: D ends at 4×4 (8×8 for 32).
+ARCHITECTURES: Dict[int, Tuple[Stage, ...]] = {
+    32: (_DOWN(4), _DOWN(4), Stage(4, False), Stage(4, False)),
+    64: (_DOWN(1), _DOWN(2), _DOWN(4), _DOWN(8), Stage(16, False)),
+    128: (_DOWN(1), _DOWN(2), _DOWN(4), _DOWN(8), _DOWN(16), Stage(16, False)),
+    256: (_DOWN(1), _DOWN(2), _DOWN(4), _DOWN(8), _DOWN(8), _DOWN(16), Stage(16, False)),
 }
 
 
-def _block_resolutions(input_scale: int, downsample: Sequence[bool]) -> List[int]:
-    """Output resolution of each down-block."""
-    resolutions, res = [], input_scale
-    for down in downsample:
-        res = res // 2 if down else res
-        resolutions.append(res)
-    return resolutions
-
-
 @MODELS.register_module()
-class SAGANDiscriminator(nn.Module):
+class SAGANDiscriminator(ResidualNetwork):
     """Image (and class y) → real/fake score, the projection discriminator of Miyato & Koyama (2018).
 
     ``φ(x) = Σ_{h,w} ReLU(blocks(x))`` (global sum pooling) and ``D(x, y) = ψ(φ(x)) + ⟨embed(y), φ(x)⟩``,
@@ -40,12 +31,13 @@ class SAGANDiscriminator(nn.Module):
     Args:
         input_scale: image resolution S, one of 32, 64, 128, 256.
         num_classes: classes for the projection term; 0 = unconditional.
-        base_channels: width multiplied by the per-resolution table ``ARCHITECTURES``.
+        base_channels: width unit of the table ``ARCHITECTURES``.
         channels: explicit output widths, one per down-block; overrides the table.
         attention_at: resolutions after whose down-block a self-attention block sits.
         attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`).
         attention_k: channel reduction k of the attention's queries and keys.
         in_channels: image channels.
+        sn_eps: ε of every SN power iteration.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
 
@@ -58,33 +50,30 @@ class SAGANDiscriminator(nn.Module):
                  attention_variant: str = 'paper',
                  attention_k: int = 8,
                  in_channels: int = 3,
+                 sn_eps: float = SN_EPS,
                  init_type: str = 'ortho') -> None:
-        super().__init__()
         if input_scale not in ARCHITECTURES:
             raise ValueError(f'input_scale must be one of {sorted(ARCHITECTURES)}, got {input_scale}')
-        multipliers, downsample = ARCHITECTURES[input_scale]
-        if channels is None:
-            channels = [m * base_channels for m in multipliers]
-        elif len(channels) != len(multipliers):
-            raise ValueError(f'channels needs {len(multipliers)} entries (one per down-block), '
-                             f'got {len(channels)}')
-        resolutions = _block_resolutions(input_scale, downsample)
-        wanted = check_attention_at(attention_at, resolutions)
+        sn = SNLayers(eps=sn_eps)
+        plans = plan_blocks(
+            ARCHITECTURES[input_scale],
+            base_channels,
+            channels,
+            in_channels,
+            resolution=input_scale,
+            factor=0.5)
+        super().__init__(
+            plans,
+            lambda i, p: DownBlock(p.in_channels, p.out_channels, sn, p.resample, preactivation=i > 0),
+            attention_at,
+            attention_variant,
+            attention_k,
+            sn=sn)
         self.input_scale, self.num_classes, self.in_channels = input_scale, num_classes, in_channels
-        self.blocks = nn.ModuleList(
-            DownBlock(c_in, c_out, down, preactivation=i > 0)
-            for i, (c_in, c_out, down) in enumerate(zip([in_channels, *channels[:-1]], channels, downsample)))
-        # Keyed by resolution (stable state-dict names); only the first block at a resolution gets one.
-        self._attention_after = [
-            str(r) if r in wanted and r not in resolutions[:i] else None for i, r in enumerate(resolutions)
-        ]
-        self.attention = nn.ModuleDict({
-            key: SelfAttentionBlock(c, attention_variant, attention_k)
-            for key, c in zip(self._attention_after, channels) if key is not None
-        })
-        self.linear = snlinear(channels[-1], 1)  # ψ
+        width = plans[-1].out_channels
+        self.linear = sn.linear(width, 1)  # ψ
         if num_classes > 0:
-            self.embedding = snembedding(num_classes, channels[-1])  # projection embed(y)
+            self.embedding = sn.embedding(num_classes, width)  # projection embed(y)
         initialise_weights(self, init_type)
 
     def forward(self, x: Tensor, label: Optional[Tensor] = None) -> Tensor:
@@ -94,12 +83,7 @@ class SAGANDiscriminator(nn.Module):
             raise ValueError(f'expected images of shape (B, {", ".join(map(str, expected))}), '
                              f'got {tuple(x.shape)}')
         y = check_label(label, self.num_classes, x.shape[0])
-        h = x
-        for block, key in zip(self.blocks, self._attention_after):
-            h = block(h)
-            if key is not None:
-                h = self.attention[key](h)
-        phi = F.relu(h).sum(dim=(2, 3))
+        phi = F.relu(self.trunk(x, None)).sum(dim=(2, 3))
         score = self.linear(phi).squeeze(1)
         if y is not None:
             score = score + (self.embedding(y) * phi).sum(dim=1)

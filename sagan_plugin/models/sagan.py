@@ -9,6 +9,7 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from sagan_plugin.registry import MODELS
+from .network import check_label_range
 
 
 @MODELS.register_module()
@@ -42,14 +43,14 @@ class SAGAN(BaseConditionalGAN):
                  num_classes: Optional[int] = None,
                  ema_config: Optional[dict] = None):
         super().__init__(
-            generator,
-            discriminator,
-            data_preprocessor,
-            generator_steps,
-            discriminator_steps,
-            noise_size,
-            num_classes,
-            ema_config,
+            generator=generator,
+            discriminator=discriminator,
+            data_preprocessor=data_preprocessor,
+            generator_steps=generator_steps,
+            discriminator_steps=discriminator_steps,
+            noise_size=noise_size,
+            num_classes=num_classes,
+            ema_config=ema_config,
             loss_config=dict(gan_loss=gan_loss))
 
     @staticmethod
@@ -76,9 +77,16 @@ class SAGAN(BaseConditionalGAN):
         return super().forward(inputs, data_samples, mode)
 
     def data_sample_to_label(self, data_sample: DataSample) -> Optional[Tensor]:
-        """Real labels as a LongTensor [B] (mmagic stacks them as [B, 1]); None for an unconditional model."""
+        """Real labels as a LongTensor [B] (mmagic stacks them as [B, 1]); None for an unconditional model.
+
+        Where real labels enter, their range is checked once per batch; the networks check only shapes.
+        """
         labels = super().data_sample_to_label(data_sample) if self.num_classes else None
-        return None if labels is None else labels.reshape(-1)
+        if labels is None:
+            return None
+        labels = labels.reshape(-1)
+        check_label_range(labels, self.num_classes, 'class id')
+        return labels
 
     def train_discriminator(self, inputs: dict, data_samples: DataSample,
                             optimizer_wrapper: OptimWrapper) -> Dict[str, Tensor]:

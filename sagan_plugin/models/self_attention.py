@@ -1,13 +1,13 @@
 """SAGAN's self-attention block (Zhang et al. 2019, arXiv 1805.08318, Sec. 3, Eqs. 1-3)."""
-from functools import partial
-from typing import Sequence, Set, Tuple, Union
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sagan_plugin.registry import MODELS
-from .spectral_norm import snconv1x1
+from .spectral_norm import SN_EPS, SNLayers
 
 VARIANTS = ('paper', 'pooled')
 
@@ -48,24 +48,31 @@ class SelfAttentionBlock(nn.Module):
         variant: ``'paper'`` (Eqs. 1-3 as written) or ``'pooled'`` (official code).
         k: channel reduction C/C̄ for queries and keys (the paper's default 8).
         sn: spectral-normalise the four 1×1 convs (γ is never SN'd).
+        sn_eps: ε of their power iteration (see :class:`SNLayers`).
     """
 
-    def __init__(self, in_channels: int, variant: str = 'paper', k: int = 8, sn: bool = True) -> None:
+    def __init__(self,
+                 in_channels: int,
+                 variant: str = 'paper',
+                 k: int = 8,
+                 sn: bool = True,
+                 sn_eps: float = SN_EPS) -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ValueError(f'variant must be one of {VARIANTS}, got {variant!r}')
         if in_channels % k or (variant == 'pooled' and in_channels % 2):
             raise ValueError(f'in_channels={in_channels} must be divisible by k={k}' +
                              (' and by 2 (pooled variant)' if variant == 'pooled' else ''))
-        conv = partial(snconv1x1 if sn else partial(nn.Conv2d, kernel_size=1), bias=False)
+        layers = SNLayers(eps=sn_eps, enabled=sn)
         qk_channels = in_channels // k
         v_channels = qk_channels if variant == 'paper' else in_channels // 2
         self.in_channels, self.variant = in_channels, variant
-        self.query = conv(in_channels, qk_channels)  # paper g, official θ
-        self.key = conv(in_channels, qk_channels)  # paper f, official φ
-        self.value = conv(in_channels, v_channels)  # paper h, official g
-        self.out = conv(v_channels, in_channels)  # paper v, official o
+        self.query = layers.conv(in_channels, qk_channels, 1, bias=False)  # paper g, official θ
+        self.key = layers.conv(in_channels, qk_channels, 1, bias=False)  # paper f, official φ
+        self.value = layers.conv(in_channels, v_channels, 1, bias=False)  # paper h, official g
+        self.out = layers.conv(v_channels, in_channels, 1, bias=False)  # paper v, official o
         self.gamma = nn.Parameter(torch.zeros(()))
+        self.recorded: Optional[List[Tensor]] = None  # set by record_attention(): maps are appended here
 
     def forward(self, x: Tensor, return_attention: bool = False) -> Union[Tensor, Tuple[Tensor, Tensor]]:
         """x: B×C×H×W → y: B×C×H×W (Eq. 3).
@@ -81,20 +88,34 @@ class SelfAttentionBlock(nn.Module):
         if self.variant == 'pooled':
             keys, values = F.max_pool2d(keys, 2), F.max_pool2d(values, 2)
         q, k, v = (t.flatten(2).transpose(1, 2) for t in (self.query(x), keys, values))  # B×positions×d
-        if return_attention:
+        if return_attention or self.recorded is not None:
             attn = torch.softmax(q @ k.transpose(1, 2), dim=-1)  # β_{j,i}, Eq. 1
             o = attn @ v
         else:
             o = _attend(q, k, v)
         o = self.out(o.transpose(1, 2).reshape(b, -1, h, w))  # Eq. 2
         y = self.gamma * o + x  # Eq. 3
+        if self.recorded is not None:
+            self.recorded.append(attn.detach())
         return (y, attn) if return_attention else y
 
 
-def check_attention_at(attention_at: Sequence[int], resolutions: Sequence[int]) -> Set[int]:
-    """The requested attention resolutions as a set, or a ValueError naming the valid ones."""
-    wanted = set(attention_at)
-    if not wanted <= set(resolutions):
-        raise ValueError(f'attention_at {sorted(wanted - set(resolutions))} not in this network; '
-                         f'valid resolutions: {sorted(set(resolutions))}')
-    return wanted
+@contextmanager
+def record_attention(model: nn.Module) -> Iterator[Dict[str, List[Tensor]]]:
+    """Within the block, every :class:`SelfAttentionBlock` of ``model`` appends its β (B×N×N_keys, see
+    :meth:`SelfAttentionBlock.forward`) to ``maps[name]`` (its module name, e.g. ``'attention.64'``) on each
+    forward; outside it the fused path runs again.
+
+        with record_attention(generator) as maps:
+            generator(z, label)
+        beta = maps['attention.64'][0]
+    """
+    blocks = {name: m for name, m in model.named_modules() if isinstance(m, SelfAttentionBlock)}
+    maps: Dict[str, List[Tensor]] = {name: [] for name in blocks}
+    for name, block in blocks.items():
+        block.recorded = maps[name]
+    try:
+        yield maps
+    finally:
+        for block in blocks.values():
+            block.recorded = None

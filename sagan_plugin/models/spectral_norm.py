@@ -1,15 +1,15 @@
 """The one place that decides spectral normalisation (Miyato et al. 2018) for SAGAN's G and D.
 
-SAGAN (Zhang et al. 2019, Sec. 4) puts spectral norm on *every* layer of both networks. Building all
-weight layers through these factories (BigGAN-PyTorch ``layers.py`` style, ``functools.partial``) makes
-that true by construction instead of by review.
+SAGAN (Zhang et al. 2019, Sec. 4) puts spectral norm on *every* layer of both networks. Every weight layer of
+G, D and the attention block is built by an :class:`SNLayers` factory (BigGAN-PyTorch ``layers.py`` style),
+which makes that true by construction instead of by review, and gives one network one ε.
 
-We use the hook-based :func:`torch.nn.utils.spectral_norm` with one power iteration per training
-forward. Its state-dict keys (``weight_orig``, ``weight_u``, ``weight_v``) are the ones mmagic and
-BigGAN-PyTorch checkpoints use, which keeps checkpoint converters a renaming exercise.
+We use the hook-based :func:`torch.nn.utils.spectral_norm` with one power iteration per training forward. Its
+state-dict keys (``weight_orig``, ``weight_u``, ``weight_v``) are the ones mmagic and StudioGAN checkpoints
+use, which keeps the checkpoint converters a renaming exercise. ε only floors ‖u‖ and ‖v‖ during the power
+iteration (training); evaluation-mode outputs do not depend on it.
 """
-from functools import partial
-from typing import Callable, Dict
+from dataclasses import dataclass
 
 from torch import nn
 from torch.nn.utils import spectral_norm
@@ -17,40 +17,31 @@ from torch.nn.utils import spectral_norm
 # Floor on the norms of u and v in the power iteration: 1e-8, as BigGAN-PyTorch's SA-GAN launch script.
 SN_EPS = 1e-8
 
-_SN_LAYERS = (nn.Conv2d, nn.Linear, nn.Embedding)
 
-
-def _spectral_normed(layer_cls: type, *args, **kwargs) -> nn.Module:
-    """Build ``layer_cls(*args, **kwargs)`` and register spectral norm on its ``weight``."""
-    return spectral_norm(layer_cls(*args, **kwargs), n_power_iterations=1, eps=SN_EPS)
-
-
-snconv2d = partial(_spectral_normed, nn.Conv2d)
-snlinear = partial(_spectral_normed, nn.Linear)
-snembedding = partial(_spectral_normed, nn.Embedding)
-snconv3x3 = partial(snconv2d, kernel_size=3, padding=1)
-snconv1x1 = partial(snconv2d, kernel_size=1, padding=0)
-
-# Orthogonal is BigGAN's init; xavier (Glorot uniform) is what BigGAN-PyTorch's SA-GAN launch script uses.
-_INITS: Dict[str, Callable] = {'ortho': nn.init.orthogonal_, 'xavier': nn.init.xavier_uniform_}
-
-
-def initialise_weights(model: nn.Module, init_type: str = 'ortho') -> None:
-    """Initialise every conv / linear / embedding weight of ``model`` in place.
-
-    Under the SN hook the trainable tensor is ``weight_orig`` (``weight`` is recomputed from it on each
-    forward), so that is the one initialised. Biases keep PyTorch's defaults, as in BigGAN-PyTorch.
+@dataclass(frozen=True)
+class SNLayers:
+    """Factories for spectral-normalised conv / linear / embedding layers sharing one ε.
 
     Args:
-        model: the network whose layers are initialised.
-        init_type: ``'ortho'`` (orthogonal) or ``'xavier'`` (Glorot uniform).
+        eps: floor on the norms of u and v in the power iteration (mmagic: 1e-12, StudioGAN: 1e-6).
+        enabled: False builds plain layers (for experiments only; SAGAN has SN everywhere).
     """
-    if init_type not in _INITS:
-        raise ValueError(f'init_type must be one of {sorted(_INITS)}, got {init_type!r}')
-    init = _INITS[init_type]
-    for module in model.modules():
-        if isinstance(module, _SN_LAYERS):
-            init(getattr(module, 'weight_orig', module.weight))
+    eps: float = SN_EPS
+    enabled: bool = True
+
+    def _sn(self, layer: nn.Module) -> nn.Module:
+        return spectral_norm(layer, n_power_iterations=1, eps=self.eps) if self.enabled else layer
+
+    def conv(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> nn.Module:
+        """A same-padding conv (kernel 1 or 3)."""
+        return self._sn(
+            nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias))
+
+    def linear(self, in_features: int, out_features: int, bias: bool = True) -> nn.Module:
+        return self._sn(nn.Linear(in_features, out_features, bias=bias))
+
+    def embedding(self, num_embeddings: int, embedding_dim: int) -> nn.Module:
+        return self._sn(nn.Embedding(num_embeddings, embedding_dim))
 
 
 def has_spectral_norm(module: nn.Module) -> bool:

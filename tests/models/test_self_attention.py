@@ -115,3 +115,20 @@ def test_bad_input_shape(shape):
 def test_registry_builds_ours_not_mmagics():
     block = MODELS.build(dict(type='SelfAttentionBlock', in_channels=C, variant='pooled'))
     assert type(block) is SelfAttentionBlock
+
+
+@pytest.mark.parametrize('variant', VARIANTS)
+def test_record_attention_collects_each_blocks_map_and_then_stops(variant):
+    from torch import nn
+
+    from sagan_plugin.models.self_attention import record_attention
+    net = nn.Sequential(_block(variant), _block(variant)).eval()
+    x = _x()
+    with record_attention(net) as maps, torch.no_grad():
+        y = net(x)
+        net(x)
+    assert sorted(maps) == ['0', '1'] and [len(v) for v in maps.values()] == [2, 2]
+    _, beta = net[0](x, return_attention=True)
+    torch.testing.assert_close(maps['0'][0], beta.detach())
+    torch.testing.assert_close(y, net(x), rtol=1e-5, atol=1e-5)  # same output (fused vs explicit: rounding)
+    assert all(block.recorded is None for block in net)  # outside the block: fused path, nothing kept
