@@ -37,6 +37,8 @@ class SAGANDiscriminator(ResidualNetwork):
         attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`).
         attention_k: channel reduction k of the attention's queries and keys.
         in_channels: image channels.
+        relu_shortcut: feed every pre-activation block's shortcut ReLU(x) (StudioGAN's and mmagic's
+            ``wReLUinplace`` SAGANs; see :class:`~.layers.DownBlock`); False is the block as designed.
         sn_eps: ε of every SN power iteration.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
@@ -50,6 +52,7 @@ class SAGANDiscriminator(ResidualNetwork):
                  attention_variant: str = 'paper',
                  attention_k: int = 8,
                  in_channels: int = 3,
+                 relu_shortcut: bool = False,
                  sn_eps: float = SN_EPS,
                  init_type: str = 'ortho') -> None:
         if input_scale not in ARCHITECTURES:
@@ -64,7 +67,13 @@ class SAGANDiscriminator(ResidualNetwork):
             factor=0.5)
         super().__init__(
             plans,
-            lambda i, p: DownBlock(p.in_channels, p.out_channels, sn, p.resample, preactivation=i > 0),
+            lambda i, p: DownBlock(
+                p.in_channels,
+                p.out_channels,
+                sn,
+                p.resample,
+                preactivation=i > 0,
+                relu_shortcut=relu_shortcut),
             attention_at,
             attention_variant,
             attention_k,

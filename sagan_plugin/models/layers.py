@@ -106,6 +106,9 @@ class DownBlock(nn.Module):
         sn: the network's SN layer factory.
         downsample: halve the resolution with a 2×2 average pool.
         preactivation: apply ReLU to the input first (False only for the first block).
+        relu_shortcut: feed the shortcut ReLU(x) instead of x. StudioGAN's and mmagic's ``wReLUinplace``
+            SAGANs do this by accident (an in-place ReLU also rewrites the shortcut's input); their
+            checkpoints need it.
     """
 
     def __init__(self,
@@ -113,10 +116,12 @@ class DownBlock(nn.Module):
                  out_channels: int,
                  sn: SNLayers,
                  downsample: bool = True,
-                 preactivation: bool = True) -> None:
+                 preactivation: bool = True,
+                 relu_shortcut: bool = False) -> None:
         super().__init__()
         self.downsample = downsample
         self.preactivation = preactivation
+        self.relu_shortcut = relu_shortcut and preactivation
         self.conv1 = sn.conv(in_channels, out_channels, 3)
         self.conv2 = sn.conv(out_channels, out_channels, 3)
         learnable = downsample or in_channels != out_channels
@@ -128,5 +133,5 @@ class DownBlock(nn.Module):
     def forward(self, x: Tensor, label: Optional[Tensor] = None) -> Tensor:
         """x: B×C_in×H×W → B×C_out×H'×W' with H' = H/2 if ``downsample`` else H (``label`` is unused)."""
         h = F.relu(x) if self.preactivation else x
-        h = self._pool(self.conv2(F.relu(self.conv1(h))))
-        return h + self.shortcut(self._pool(x))
+        shortcut = self.shortcut(self._pool(h if self.relu_shortcut else x))
+        return self._pool(self.conv2(F.relu(self.conv1(h)))) + shortcut

@@ -92,3 +92,16 @@ def test_down_block_shortcut_is_learnable_only_when_needed(c_out, downsample, id
     block = DownBlock(4, c_out, SN, downsample=downsample)
     assert isinstance(block.shortcut, nn.Identity) == identity
     assert block(torch.randn(2, 4, 8, 8)).shape == (2, c_out, 4 if downsample else 8, 4 if downsample else 8)
+
+
+@pytest.mark.parametrize('c_out,downsample', [(4, False), (6, True)])
+def test_relu_shortcut_feeds_the_shortcut_the_activated_input(c_out, downsample):
+    """StudioGAN / mmagic wReLUinplace: x0 = x; x = relu_(x) rewrites the shortcut's input as well."""
+    torch.manual_seed(0)
+    block = DownBlock(4, c_out, SN, downsample=downsample, relu_shortcut=True).eval()
+    x = torch.randn(2, 4, 8, 8)
+    pool = (lambda t: F.avg_pool2d(t, 2)) if downsample else (lambda t: t)
+    expected = pool(block.conv2(F.relu(block.conv1(F.relu(x))))) + pool(block.shortcut(F.relu(x)))
+    torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=0)
+    assert not DownBlock(
+        3, 4, SN, preactivation=False, relu_shortcut=True).relu_shortcut  # image input: no ReLU

@@ -1,0 +1,42 @@
+"""Checkpoint converters: the peers' SAGAN weights into this plugin's networks, verified key by key.
+
+A converter walks *our* network (built from a config that reproduces the peer's architecture) and, for every
+tensor of our state dict, names the peer's key it comes from. Every key we need must be found with the right
+shape, and every key of the peer's checkpoint must be used: anything unknown, missing or mis-shaped is a
+:class:`ConversionError` listing the keys. Nothing is dropped or reshaped silently; the only value transforms
+are exact ones a peer's layout needs (a transpose, a channel permutation), each named where it is defined.
+"""
+import os.path as osp
+from typing import Dict, List, Sequence, Tuple
+
+from torch import Tensor, nn
+
+from .convert import ConversionError, load_peer_checkpoint
+from .mmagic import convert_mmagic
+from .studiogan import convert_studiogan
+
+CONVERTERS = {'mmagic': convert_mmagic, 'studiogan': convert_studiogan}
+
+__all__ = ['CONVERTERS', 'ConversionError', 'convert_checkpoint', 'load_peer_checkpoint']
+
+
+def convert_checkpoint(peer: str, paths: Sequence[str],
+                       model: nn.Module) -> Tuple[Dict[str, Tensor], List[str]]:
+    """Read a peer's checkpoint file(s) and convert them for ``model`` (our SAGAN built from the config that
+    reproduces the peer's architecture). Returns (our state dict, the networks found) and checks that the
+    state dict loads into ``model`` strictly for those networks.
+
+    Args:
+        peer: ``'mmagic'`` (one runner or published checkpoint) or ``'studiogan'`` (G, D and/or G_ema files).
+        paths: the checkpoint files.
+        model: the target model.
+    """
+    if peer not in CONVERTERS:
+        raise ValueError(f'unknown checkpoint source {peer!r}; known: {sorted(CONVERTERS)}')
+    checkpoints = [dict(load_peer_checkpoint(p), name=osp.basename(p)) for p in paths]
+    state, found = CONVERTERS[peer](checkpoints, model, ', '.join(paths))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    left_out = [k for k in missing if k.split('.')[0] in found]
+    if left_out or unexpected:  # the converter checks this already; a second look costs nothing
+        raise ConversionError(f'converted state does not load: missing {left_out}, unexpected {unexpected}')
+    return state, found
