@@ -10,3 +10,4 @@ _base_ = [
 # CIFAR-10 pickles hold RGB; mmagic's pipeline and metrics work in BGR.
 model = dict(data_preprocessor=dict(output_channel_order='BGR'))
 train_cfg = dict(max_iters=500_000, val_interval=10_000)
+auto_scale_lr = dict(enable=False, base_batch_size=64)  # --auto-scale-lr: the lrs are for one process x 64

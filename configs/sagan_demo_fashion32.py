@@ -21,5 +21,16 @@ optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR's 1:4 rat
 train_cfg = dict(max_iters=1000, val_interval=1000)  # ~0.3 s/iter on 2 idle cores; one evaluation, at the end
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=500, max_keep_ckpts=2),
-    visualization=dict(interval=250, n_samples=100, n_row=10))  # 10x10: one class per column
+    # keep the 2 newest and, beside them, the checkpoint with the lowest FID so far (best_FID_fid_iter_N.pth)
+    checkpoint=dict(interval=500, max_keep_ckpts=2, save_best='FID/fid', rule='less'))
+custom_hooks = [  # the whole list replaces the base's: mmagic's grid, 10x10 with one class per column
+    dict(
+        type='VisualizationHook',
+        interval=250,
+        fixed_input=True,
+        n_samples=100,
+        n_row=10,
+        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle'))
+]
+auto_scale_lr = dict(
+    enable=False, base_batch_size=50)  # --auto-scale-lr: the lrs above are for 50 images/step

@@ -9,4 +9,14 @@ _base_ = [
 ]
 
 train_cfg = dict(max_iters=1_000_000, val_interval=10_000)  # 1M iterations of one D step + one G step
-default_hooks = dict(checkpoint=dict(interval=10_000), visualization=dict(interval=5_000, n_samples=64))
+# keep, beside the newest 20, the checkpoint with the lowest FID-50k so far (best_FID-50k_fid_iter_N.pth)
+default_hooks = dict(checkpoint=dict(interval=10_000, save_best='FID-50k/fid', rule='less'))
+custom_hooks = [  # the whole list replaces the base's: mmagic's 8x8 sample grid every 5k iterations
+    dict(
+        type='VisualizationHook',
+        interval=5_000,
+        fixed_input=True,
+        n_samples=64,
+        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle'))
+]
+auto_scale_lr = dict(enable=False, base_batch_size=256)  # --auto-scale-lr: the paper's lrs are for 4 x 64

@@ -5,6 +5,8 @@
 """
 import argparse
 import json
+import os
+import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -33,8 +35,22 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def check_out(path: str) -> None:
+    """Fail before the (long) evaluation when ``--out`` cannot be written."""
+    folder = osp.dirname(osp.abspath(path))
+    if osp.isdir(path):
+        raise IsADirectoryError(
+            f'--out {path} is a folder; give a file name such as {osp.join(path, "metrics.json")}')
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f'--out {path}: folder {folder} does not exist; create it first')
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f'--out {path}: folder {folder} is not writable')
+
+
 def main() -> None:
     args = parse_args()
+    if args.out:
+        check_out(args.out)
     check_checkpoint(args.checkpoint)
     cfg = load_config(args)
     cfg.load_from, cfg.resume = None, False

@@ -1,13 +1,20 @@
 """Train a model from a config through MMEngine's Runner.
 
-    python tools/train.py configs/sagan_demo_fashion32.py [--resume] [--amp] [--cfg-options k=v ...]
+    python tools/train.py configs/sagan_demo_fashion32.py [--resume [CKPT]] [--amp] [--auto-scale-lr]
+                          [--work-dir DIR] [--cfg-options k=v ...]
     tools/dist_train.sh configs/sagan_imagenet128.py 4          # torchrun, 4 processes
+
+--resume alone continues from the newest checkpoint in the work_dir that passes its integrity check (a damaged
+one is passed over with a warning); a run without --resume refuses a work_dir that holds another run's
+checkpoints.
 """
 import argparse
+import os.path as osp
 
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.runner import Runner
 
-from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
+from sagan_plugin.engine.checkpoint_files import LAST_CHECKPOINT, checkpoints_in
+from sagan_plugin.engine.launch import add_common_args, load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -19,21 +26,46 @@ def parse_args() -> argparse.Namespace:
         nargs='?',
         const='auto',
         default=None,
-        help='resume from the latest checkpoint in work_dir, or from the given checkpoint')
+        help='resume from the latest good checkpoint in work_dir, or from the given checkpoint')
     parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper for G and D)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale both learning rates by (processes x batch size) / auto_scale_lr.base_batch_size')
     add_common_args(parser)
     return parser.parse_args()
+
+
+def set_resume(cfg, resume: str) -> None:
+    """``--resume``: which file is checked (integrity, training state, model fit) by AtomicCheckpointHook."""
+    if resume == 'auto':
+        if not checkpoints_in(cfg.work_dir) and not osp.isfile(osp.join(cfg.work_dir, LAST_CHECKPOINT)):
+            raise FileNotFoundError(f'--resume: no checkpoint in {cfg.work_dir} (no last_checkpoint file, no '
+                                    'iter_*.pth); give one with --resume PATH or --work-dir')
+        cfg.resume, cfg.load_from = True, None  # the hook picks the newest good one
+    else:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'--resume: checkpoint {resume} does not exist')
+        cfg.resume, cfg.load_from = True, resume
+
+
+def set_auto_scale_lr(cfg) -> None:
+    """``--auto-scale-lr``: MMEngine's Runner.scale_lr multiplies every param group of G and D alike."""
+    auto = cfg.get('auto_scale_lr')
+    if not auto or 'base_batch_size' not in auto:
+        raise KeyError(
+            '--auto-scale-lr needs auto_scale_lr = dict(base_batch_size=N) in the config (the total '
+            'batch its learning rates were chosen for)')
+    cfg.auto_scale_lr.enable = True
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
     if args.resume:
-        checkpoint = find_latest_checkpoint(cfg.work_dir) if args.resume == 'auto' else args.resume
-        if checkpoint is None:
-            raise FileNotFoundError(f'--resume: no checkpoint in {cfg.work_dir} (no last_checkpoint file)')
-        check_checkpoint(checkpoint)
-        cfg.resume, cfg.load_from = True, checkpoint
+        set_resume(cfg, args.resume)
+    if args.auto_scale_lr:
+        set_auto_scale_lr(cfg)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

@@ -8,19 +8,24 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',  # MMEngine's, but a failed save or a NaN never costs a good checkpoint
         interval=10000,
         by_epoch=False,
         max_keep_ckpts=20,
         save_optimizer=True,  # both Adam states: --resume continues exactly
         save_param_scheduler=True),
     rng_state=dict(type='RNGStateHook'),  # z/y streams continue on --resume
-    # mmagic's sample grid; the SAGAN model's label='cycle' gives class k to grid column k.
-    visualization=dict(
+    non_finite=dict(type='NonFiniteGuardHook'),  # stop at the first NaN/Inf loss or weight, saving nothing
+    setup_check=dict(type='SetupCheckHook'))  # dataset classes vs model.num_classes, before iteration 1
+
+# mmagic's sample grid, in custom_hooks as in mmagic's configs; label='cycle' gives class k to grid column k.
+custom_hooks = [
+    dict(
         type='VisualizationHook',
         interval=5000,
         fixed_input=True,  # the same z every time, so grids show progress
-        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle')))
+        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle'))
+]
 
 env_cfg = dict(
     cudnn_benchmark=True,

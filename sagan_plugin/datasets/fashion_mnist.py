@@ -61,7 +61,10 @@ class FashionMNIST(BaseDataset):
                  num_samples: Optional[int] = None,
                  **kwargs):
         if split not in _FILES:
-            raise ValueError(f'split must be one of {sorted(_FILES)}, got {split!r}')
+            raise ValueError(f'FashionMNIST: split must be one of {sorted(_FILES)}, got {split!r}')
+        if num_samples is not None and (not isinstance(num_samples, int) or num_samples < 1):
+            raise ValueError(
+                f'FashionMNIST: num_samples must be a positive integer or None, got {num_samples!r}')
         self.split, self.num_samples = split, num_samples
         super().__init__(data_root=data_root, **kwargs)
 
@@ -72,6 +75,9 @@ class FashionMNIST(BaseDataset):
         if len(images) != len(labels):
             raise ValueError(
                 f'{image_file} has {len(images)} images but {label_file} has {len(labels)} labels')
+        if self.num_samples is not None and self.num_samples > len(images):
+            raise ValueError(f'FashionMNIST: num_samples={self.num_samples} but {image_file} has only '
+                             f'{len(images)} images')
         stop = len(images) if self.num_samples is None else self.num_samples
         return [
             dict(gt=img, gt_label=int(label), sample_idx=i)

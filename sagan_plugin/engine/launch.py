@@ -2,11 +2,16 @@
 import argparse
 import os
 import os.path as osp
-import zipfile
+from typing import Iterator, Optional
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.logging import print_log
+
+from .checkpoint_files import verify_checkpoint as check_checkpoint  # noqa: F401  (the tools' name for it)
+
+DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +21,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override config values, e.g. train_cfg.max_iters=10 data_root=/data/imagenet')
+        help='override config values, e.g. train_cfg.max_iters=10 data_root=/data/imagenet (data_root moves '
+        'every dataset that reads from the config\'s data_root)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -30,15 +36,63 @@ def load_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config} does not exist')
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options, args.config)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if osp.exists(cfg.work_dir) and not osp.isdir(cfg.work_dir):
+        raise NotADirectoryError(f'work_dir {cfg.work_dir} is a file, not a folder')
     cfg.launcher = args.launcher
     _start_distributed(cfg)
     return cfg
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict], config_file: str) -> None:
+    """``--cfg-options`` into ``cfg`` (MMEngine's merge), with ``data_root=X`` moving the datasets' roots."""
+    if not options:
+        return
+    base_root = cfg.get('data_root')
+    cfg.merge_from_dict(options)
+    if 'data_root' in options:
+        move_data_root(cfg, base_root, config_file)
+
+
+def move_data_root(cfg: Config, base_root: Optional[str], config_file: str) -> None:
+    """``--cfg-options data_root=X``: each dataset whose ``data_root`` was the config's ``data_root`` reads X.
+
+    MMEngine substitutes ``data_root`` into the dataset dicts when it parses the file, so overriding the
+    top-level key alone moves nothing. Roots set explicitly to something else (or overridden on the same
+    command line) are left alone.
+    """
+    new_root = cfg.data_root
+    if base_root is None:
+        raise KeyError(
+            f'--cfg-options data_root={new_root}: {config_file} has no top-level data_root to move; '
+            'set the dataset roots instead, e.g. train_dataloader.dataset.data_root=...')
+    moved = []
+    for name in DATALOADERS:
+        for path, dataset in _datasets(cfg.get(name), f'{name}.dataset'):
+            if dataset.get('data_root') == base_root:
+                dataset.data_root = new_root
+                moved.append(path)
+    if not moved:
+        raise KeyError(f'--cfg-options data_root={new_root}: no dataset in {config_file} reads from its '
+                       f'data_root ({base_root}); set the dataset roots instead')
+    print_log(f'data_root {base_root} -> {new_root} for {", ".join(moved)}', 'current')
+
+
+def _datasets(loader: Optional[dict], path: str) -> Iterator:
+    """(config path, dataset dict) of a dataloader's dataset and the datasets it wraps (Concat, Repeat...)."""
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    stack = [(path, dataset)]
+    while stack:
+        path, dataset = stack.pop()
+        if isinstance(dataset, (list, tuple)):
+            stack += [(f'{path}.{i}', d) for i, d in enumerate(dataset)]
+        elif isinstance(dataset, (dict, ConfigDict)):
+            yield path, dataset
+            stack += [(f'{path}.{key}', dataset[key]) for key in ('dataset', 'datasets') if key in dataset]
 
 
 def _start_distributed(cfg: Config) -> None:
@@ -57,19 +111,3 @@ def _start_distributed(cfg: Config) -> None:
     # The Runner gives DDP device_ids=[LOCAL_RANK], which DDP rejects for CPU modules.
     cfg.setdefault('model_wrapper_cfg', {})['device_ids'] = None
     dist.init_process_group(backend='gloo')
-
-
-def check_checkpoint(path: str) -> None:
-    """Fail early, naming the file, when a checkpoint is missing, truncated or not a torch zip archive.
-
-    Only the zip directory at the end of the file is read, so this is cheap even for large checkpoints.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.namelist()
-    except (zipfile.BadZipFile, OSError) as err:
-        size = osp.getsize(path)
-        raise ValueError(f'checkpoint {path} ({size} bytes) is truncated or not a PyTorch checkpoint: {err}. '
-                         'Resume from an earlier one (work_dir/iter_*.pth)') from err

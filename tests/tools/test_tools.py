@@ -1,13 +1,19 @@
-"""The command-line tools users run: torchrun on CPU, mmagic's own train.py, and tools/test.py errors."""
+"""The command-line tools users run: mmagic's own train.py, tools/test.py, and what each says to a wrong call.
+
+(Distributed runs on CPU: tests/reliability/test_distributed.py.)
+"""
 import json
 import os
 import os.path as osp
+import runpy
 import subprocess
 import sys
 
 import mmagic
+import pytest
+import torch
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 
@@ -24,12 +30,10 @@ def run(cmd, **env):
     return proc
 
 
-def test_dist_train_two_cpu_processes(tmp_path):
-    run(['bash', 'tools/dist_train.sh', TINY, '2', '--work-dir', str(tmp_path)], PORT=str(free_port()))
-    assert (tmp_path / 'iter_4.pth').is_file()
-    log = next(tmp_path.glob('*/*.log')).read_text()
-    assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
-    assert 'Iter(train) [4/4]' in log
+def run_tool(monkeypatch, script, *args):
+    """A tool's main() in this process, exactly as its command line would run it."""
+    monkeypatch.setattr(sys, 'argv', [script, *map(str, args)])
+    runpy.run_path(osp.join(REPO, 'tools', script), run_name='__main__')
 
 
 def test_mmagic_train_script_runs_our_config(tmp_path):
@@ -38,14 +42,9 @@ def test_mmagic_train_script_runs_our_config(tmp_path):
     assert (tmp_path / 'iter_4.pth').is_file()
 
 
-def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, 'tools/train.py', TINY, '--work-dir',
-                           str(tmp_path), '--resume'],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode != 0 and 'no checkpoint in' in proc.stderr
+def test_resume_without_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
+    with pytest.raises(FileNotFoundError, match='no checkpoint in'):
+        run_tool(monkeypatch, 'train.py', TINY, '--work-dir', tmp_path, '--resume')
 
 
 DEMO = osp.join(REPO, 'configs', 'sagan_demo_fashion32.py')
@@ -57,7 +56,7 @@ def test_test_script_writes_metrics_offline(tmp_path):
     run([
         sys.executable, 'tools/train.py', DEMO, '--work-dir',
         str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-        'default_hooks.visualization.interval=2', 'train_dataloader.dataset.num_samples=100', *NO_VAL
+        'custom_hooks.0.interval=2', 'train_dataloader.dataset.num_samples=100', *NO_VAL
     ])
     out = tmp_path / 'metrics.json'
     run([
@@ -84,3 +83,59 @@ def test_test_script_refuses_a_checkpoint_of_another_architecture(tmp_path):
                           text=True,
                           timeout=300)
     assert proc.returncode != 0 and 'size mismatch' in proc.stderr
+
+
+@pytest.mark.parametrize('args, message', [
+    (['tools/dist_train.sh', TINY], 'usage: dist_train.sh CONFIG NUM_PROCESSES'),
+    (['tools/dist_train.sh', TINY, 'four'], "NUM_PROCESSES must be a positive integer, got 'four'"),
+    (['tools/dist_train.sh', 'configs/nothing.py', '2'], 'config file configs/nothing.py does not exist'),
+    (['tools/dist_test.sh', TINY, '2'], 'usage: dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES'),
+    (['tools/dist_test.sh', TINY, 'no.pth', '2'], 'checkpoint no.pth does not exist'),
+])
+def test_launcher_scripts_say_what_is_missing(args, message):
+    proc = subprocess.run(['bash', *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
+@pytest.mark.parametrize('python, message',
+                         [('/nowhere/python', "no '/nowhere/python' on PATH"),
+                          ('/usr/bin/true', "'/usr/bin/true' (/usr/bin/true) has no torch")])
+def test_launcher_without_a_usable_python_says_how_to_get_one(python, message):
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', TINY, '2'],
+                          cwd=REPO,
+                          capture_output=True,
+                          text=True,
+                          timeout=60,
+                          env=dict(os.environ, PYTHON=python))
+    assert proc.returncode == 127 and message in proc.stderr and 'source .venv/bin/activate' in proc.stderr
+
+
+@pytest.mark.parametrize('out, error, message', [
+    ('no_such_folder/metrics.json', FileNotFoundError, 'no_such_folder does not exist'),
+    ('.', IsADirectoryError, 'is a folder'),
+])
+def test_test_script_checks_out_before_evaluating(monkeypatch, tmp_path, out, error, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=message):
+        run_tool(monkeypatch, 'test.py', TINY, tmp_path / 'not_even_read.pth', '--out', out)
+
+
+def test_resume_from_a_missing_file(monkeypatch, tmp_path):
+    with pytest.raises(FileNotFoundError, match='--resume: checkpoint .*nope.pth does not exist'):
+        run_tool(monkeypatch, 'train.py', TINY, '--work-dir', tmp_path, '--resume', tmp_path / 'nope.pth')
+
+
+def test_auto_scale_lr_scales_both_learning_rates(monkeypatch, tmp_path):
+    """Batch 10 in one process against base_batch_size=20: G 2e-4 -> 1e-4, D 8e-4 -> 4e-4 (MMEngine's
+    Runner.scale_lr on the OptimWrapperDict the TTUR constructor builds)."""
+    run_tool(monkeypatch, 'train.py', TINY, '--work-dir', tmp_path, '--auto-scale-lr', '--cfg-options',
+             'auto_scale_lr.base_batch_size=20', 'train_cfg.max_iters=1')
+    optimizer = torch.load(tmp_path / 'iter_1.pth', weights_only=True)['optimizer']
+    lrs = {name: optimizer[name]['param_groups'][0]['lr'] for name in ('generator', 'discriminator')}
+    assert lrs == pytest.approx(dict(generator=1e-4, discriminator=4e-4))
+
+
+def test_auto_scale_lr_needs_a_base_batch_size(monkeypatch, tmp_path):
+    with pytest.raises(KeyError, match='--auto-scale-lr needs auto_scale_lr = dict\\(base_batch_size=N\\)'):
+        run_tool(monkeypatch, 'train.py', TINY, '--work-dir', tmp_path, '--auto-scale-lr', '--cfg-options',
+                 'auto_scale_lr=None')

@@ -1,6 +1,7 @@
 # ImageNet (ILSVRC2012) in the standard folder layout, read as mmagic/mmpretrain do:
 #   data/imagenet/train/<wnid>/<image>.JPEG  and  data/imagenet/meta/train.txt ("<wnid>/<image> <label>").
-# Override the root with: --cfg-options data_root=/path/to/imagenet
+# Move it with: --cfg-options data_root=/path/to/imagenet (tools/ move every dataset that reads data_root: the
+# training images here and the FID statistics' images in the evaluation config).
 data_root = 'data/imagenet'
 train_pipeline = [
     dict(type='LoadImageFromFile', key='gt'),
@@ -15,8 +16,9 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='ImageNet',
+        type='ImageNet',  # sagan_plugin's: mmagic's, with the list checked at start and bad files named
         data_root=data_root,
         ann_file='meta/train.txt',
         data_prefix='train',
+        bad_images='error',  # 'skip': leave out missing / unreadable images (counted in the log)
         pipeline=train_pipeline))

@@ -29,7 +29,7 @@ val_dataloader = dict(
     num_workers=5,
     dataset=dict(
         type='ImageNet',  # mmagic's ImageNet (folder + annotation list)
-        data_root='data/imagenet',  # override: --cfg-options test_dataloader.dataset.data_root=/path
+        data_root='data/imagenet',  # the training data_root: --cfg-options data_root=/path moves both
         ann_file='meta/train.txt',  # training-set statistics, as the paper (and BigGAN, mmagic) used
         data_prefix='train',
         pipeline=imagenet_eval_pipeline),

@@ -1,0 +1,158 @@
+"""MMEngine's CheckpointHook, made so that no fault loses the last good checkpoint."""
+import os
+import os.path as osp
+from typing import Dict, List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
+
+from sagan_plugin.registry import HOOKS
+from .checkpoint_files import (LAST_CHECKPOINT, PARTIAL_SUFFIX, checkpoints_in, find_resumable_checkpoint,
+                               verify_checkpoint, write_last_checkpoint)
+
+
+@HOOKS.register_module()
+class AtomicCheckpointHook(CheckpointHook):
+    """:class:`mmengine.hooks.CheckpointHook` (same arguments, ``save_best`` included) with these changes:
+
+    * **Atomic.** A checkpoint is written as ``.iter_N.pth.partial``, flushed to disk and renamed; a save cut
+      short by a kill or an I/O error leaves only the partial file, which nothing loads.
+    * **Rotation after saving.** MMEngine deletes the oldest checkpoint *before* writing the new one; here
+      ``max_keep_ckpts`` deletes only after the new one is complete, so a failed save never costs a good one.
+    * **Relative ``last_checkpoint``.** It names the file relative to the work_dir (written atomically), so
+      a moved or copied work_dir resumes from its own files.
+    * **Safe resume.** ``resume=True`` without a file resumes from the newest checkpoint that passes its
+      CRC check (warning about each damaged one passed over); a resume checkpoint must hold the training
+      state (``meta``, ``optimizer``) and match the model's keys and shapes, or training does not start.
+    * **A used work_dir is refused.** A run that starts from iteration 0 in a folder holding another run's
+      checkpoints stops instead of overwriting and mixing them.
+    * **Same keys from any number of processes.** The state_dict is saved without the DDP wrappers'
+      ``module.`` segments (and old checkpoints with them still load), so a checkpoint of a distributed run
+      resumes, evaluates and samples in one process, strictly.
+
+    Args:
+        **kwargs: the arguments of :class:`mmengine.hooks.CheckpointHook` (``interval``, ``by_epoch``,
+            ``max_keep_ckpts``, ``save_best``, ``rule``, ...). Checkpoints go to a local folder.
+    """
+
+    def before_run(self, runner) -> None:
+        # MMEngine reads last_checkpoint relative to the cwd and trusts it; resolve and verify it before
+        # Runner.load_or_resume (which runs after before_run) reads runner._load_from.
+        if runner._resume and runner._load_from is None:
+            runner._load_from = find_resumable_checkpoint(runner.work_dir)
+        elif runner._resume:
+            verify_checkpoint(runner._load_from)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # MMEngine saves the wrapped model's state_dict: under MMSeparateDistributedDataParallel every key
+        # gets a 'generator.module.' prefix that MMEngine's own loader does not match (a non-strict resume
+        # then silently keeps random weights). get_state_dict unwraps, as a single-process run saves.
+        checkpoint['state_dict'] = weights_to_cpu(get_state_dict(_unwrap(runner.model)))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model_state = get_state_dict(_unwrap(runner.model))
+        state = checkpoint.get('state_dict', checkpoint)
+        # Checkpoints that distributed runs saved before the fix above.
+        _drop_wrapper_prefixes(state, model_state)
+        if not runner._resume:  # load_from (fine-tuning), tools/test.py: MMEngine's own loading rules
+            return
+        path = runner._load_from
+        missing = [key for key in ('meta', 'state_dict', 'optimizer') if key not in checkpoint]
+        if missing:
+            raise ValueError(f'--resume {path}: the file has no {missing} (a weights-only checkpoint, e.g. '
+                             'converted or published). Start a new run from its weights with '
+                             f'--cfg-options load_from={path} instead of --resume')
+        problems = _state_dict_mismatch(state, model_state)
+        if problems:
+            raise ValueError(f'--resume {path}: the checkpoint does not fit this model ({len(problems)} '
+                             'differences; was it saved with another config?):\n  ' +
+                             '\n  '.join(problems[:20]))
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if not isinstance(self.file_backend, LocalBackend):
+            raise ValueError(f'AtomicCheckpointHook writes to a local folder, not {self.out_dir}; use '
+                             "type='CheckpointHook' (MMEngine's, not atomic) for other storage")
+        if runner.iter == 0:  # a fresh run, not a resumed one
+            used = checkpoints_in(self.out_dir)
+            if used or osp.isfile(osp.join(runner.work_dir, LAST_CHECKPOINT)):
+                raise FileExistsError(
+                    f'work_dir {runner.work_dir} already holds checkpoints of another run '
+                    f'({", ".join(osp.basename(p) for p in used[:3]) or LAST_CHECKPOINT}); a new run would '
+                    'overwrite and mix them. Continue that run with --resume, or start this one in a fresh '
+                    '--work-dir')
+        if is_main_process():
+            for name in os.listdir(self.out_dir):
+                if name.endswith(PARTIAL_SUFFIX):  # left by a save that was cut short
+                    runner.logger.warning(f'removing {name} in {self.out_dir}: an incomplete checkpoint')
+                    os.remove(osp.join(self.out_dir, name))
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        # Overridden (private in MMEngine) because its delete-then-write order is what loses checkpoints.
+        filename = self.filename_tmpl.format(step)
+        path = osp.join(self.out_dir, filename)
+        partial = osp.join(self.out_dir, f'.{filename}{PARTIAL_SUFFIX}')
+        expired = self._keep(runner, step)
+        self.last_ckpt = path
+        runner.message_hub.update_info('last_ckpt', path)
+        runner.save_checkpoint(
+            self.out_dir,
+            osp.basename(partial),
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
+        if not is_main_process():  # Runner.save_checkpoint is master_only: the main process wrote the file
+            return
+        _flush_to_disk(partial)
+        os.replace(partial, path)
+        write_last_checkpoint(runner.work_dir, path)
+        if expired is not None and osp.isfile(osp.join(self.out_dir, self.filename_tmpl.format(expired))):
+            os.remove(osp.join(self.out_dir, self.filename_tmpl.format(expired)))
+
+    def _keep(self, runner, step: int) -> Optional[int]:
+        """Record ``step`` among the ``max_keep_ckpts`` kept (in the message hub, so the checkpoint knows it)
+        and return the step that falls out, to be deleted once ``step`` is on disk."""
+        if self.max_keep_ckpts <= 0 or (self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+            return None  # keep all, or the same step saved again after a new best
+        expired = self.keep_ckpt_ids.popleft() if len(self.keep_ckpt_ids) == self.max_keep_ckpts else None
+        self.keep_ckpt_ids.append(step)
+        runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+        return expired
+
+
+def _flush_to_disk(path: str) -> None:
+    """fsync ``path``, so that after a crash its rename never points at data still in the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _unwrap(model):
+    return getattr(model, 'module', model)
+
+
+def _drop_wrapper_prefixes(state: Dict, model_state: Dict) -> None:
+    """Rename keys like ``generator.module.x`` to the ``generator.x`` the model expects, in place."""
+    for key in [k for k in state if k not in model_state and '.module.' in k]:
+        plain = key.replace('.module.', '.', 1)
+        if plain in model_state and plain not in state:
+            state[plain] = state.pop(key)
+
+
+def _state_dict_mismatch(saved: Dict, current: Dict) -> List[str]:
+    """Keys missing from or unexpected in ``saved``, and keys whose shapes differ, one line each."""
+    problems = [f'missing in the checkpoint: {key}' for key in current if key not in saved]
+    problems += [f'not in the model: {key}' for key in saved if key not in current]
+    problems += [
+        f'{key}: checkpoint {tuple(saved[key].shape)} vs model {tuple(value.shape)}'
+        for key, value in current.items() if key in saved and tuple(saved[key].shape) != tuple(value.shape)
+    ]
+    return problems
