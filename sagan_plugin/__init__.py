@@ -11,5 +11,6 @@ import os  # noqa: E402
 # albumentations (imported by mmagic) checks PyPI for updates at import; offline clusters only need the wait.
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
+from . import apis  # noqa: E402,F401  (sampling, interpolation and attention-map API)
 from . import datasets, engine, evaluation, models  # noqa: E402,F401  (registers the components)
 from .registry import SCOPE  # noqa: E402,F401

@@ -1,0 +1,92 @@
+"""Shows during training what the self-attention layers learn: the paper's attention figure every N
+iterations, and each layer's γ in the log (does γ leave 0?)."""
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+# submodules, not the package: sagan_plugin.apis imports sagan_plugin.engine, which imports this module
+from sagan_plugin.apis.attention import (attention_layers, discriminator_attention, generator_attention,
+                                         parse_layers, parse_queries)
+from sagan_plugin.apis.attention_figure import attention_figure
+from sagan_plugin.apis.inference import network
+from sagan_plugin.apis.sampling import truncated_noise
+from sagan_plugin.registry import HOOKS
+
+
+@HOOKS.register_module()
+class AttentionVisualizationHook(Hook):
+    """Every ``interval`` iterations (and after the last) draws the attention figure of
+    :func:`sagan_plugin.apis.attention_figure` for a fixed z and fixed classes and sends it to the
+    visualizer's backends (``runner.visualizer.add_image``: a local PNG
+    ``vis_data/vis_image/<name>_<iter>.png``, TensorBoard, ...). After every iteration it puts each
+    attention layer's γ into the message hub as ``train/gamma/<layer>``, which MMEngine's ``LoggerHook``
+    prints and sends to the backends (TensorBoard scalars) at its log interval.
+
+    Generator layers are drawn on images of the EMA generator when the model has one (as mmagic's
+    ``VisualizationHook`` samples), discriminator layers on the same images. Everything runs in eval mode
+    under ``no_grad`` with its own random generator: training (weights, BN statistics, SN vectors, RNG
+    streams) is not touched.
+
+    Args:
+        interval: iterations between figures.
+        num_images: images (one row each per layer); classes 0, 1, ... for a conditional model.
+        num_queries: automatic query points (centre first, then around it), if ``queries`` is None.
+        queries: pixel positions ``'x,y'`` instead of automatic ones.
+        layers: e.g. ``['generator.64']``; None: every attention layer of G and D.
+        panel_size: pixels per panel of the figure.
+        seed: seed of the fixed z.
+        name: image name for the backends.
+    """
+    priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL), so the log line shows this iteration's γ
+
+    def __init__(self,
+                 interval: int = 1000,
+                 num_images: int = 4,
+                 num_queries: int = 4,
+                 queries: Optional[Sequence[str]] = None,
+                 layers: Optional[Sequence[str]] = None,
+                 panel_size: int = 96,
+                 seed: int = 0,
+                 name: str = 'attention') -> None:
+        if interval < 1 or num_images < 1:
+            raise ValueError(f'interval and num_images must be >= 1, got {interval} and {num_images}')
+        self.interval, self.num_images, self.num_queries = interval, num_images, num_queries
+        self.queries, self.layers, self.panel_size = queries or 'auto', layers, panel_size
+        self.seed, self.name = seed, name
+
+    @staticmethod
+    def _model(runner) -> torch.nn.Module:
+        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+
+    def before_train(self, runner) -> None:
+        """Check the layers and queries once, and fix the z and classes every figure uses."""
+        model = self._model(runner)
+        self.layers = parse_layers(model, self.layers)
+        if not self.layers:
+            raise ValueError(
+                'AttentionVisualizationHook: the model has no self-attention layers (attention_at)')
+        self.points = parse_queries(self.queries, self.num_queries, network(model, 'generator').output_scale)
+        self.noise = truncated_noise(self.num_images, model.noise_size, None,
+                                     torch.Generator().manual_seed(self.seed))
+        self.labels = torch.arange(self.num_images) % model.num_classes if model.num_classes else None
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        """γ of every layer into the message hub; the figure to the backends every ``interval`` iterations."""
+        model = self._model(runner)
+        for layer in attention_layers(model):
+            net, key = layer.split('.')
+            runner.message_hub.update_scalar(f'train/gamma/{layer}',
+                                             float(network(model, net).attention[key].gamma.detach()))
+        if is_main_process() and (self.every_n_train_iters(runner, self.interval)
+                                  or self.is_last_train_iter(runner)):
+            runner.visualizer.add_image(self.name, self.figure(model), step=runner.iter + 1)
+
+    def figure(self, model: torch.nn.Module) -> np.ndarray:
+        """The attention figure (H×W×3 uint8 RGB) of the model as it is now."""
+        fake, maps = generator_attention(model, self.layers, self.noise, self.labels, self.points)
+        maps += discriminator_attention(model, self.layers, fake, self.labels, self.points)
+        return attention_figure(maps, self.panel_size)
