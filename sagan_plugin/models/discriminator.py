@@ -39,6 +39,8 @@ class SAGANDiscriminator(ResidualNetwork):
         in_channels: image channels.
         relu_shortcut: feed every pre-activation block's shortcut ReLU(x) (StudioGAN's and mmagic's
             ``wReLUinplace`` SAGANs; see :class:`~.layers.DownBlock`); False is the block as designed.
+        pooled_conv: run each downsampling block's second conv and its pooling as one stride-2 conv (same
+            function to float rounding, 2.25× fewer FLOPs; measured in tools/benchmarks/bench_train.py).
         sn_eps: ε of every SN power iteration.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
@@ -53,6 +55,7 @@ class SAGANDiscriminator(ResidualNetwork):
                  attention_k: int = 8,
                  in_channels: int = 3,
                  relu_shortcut: bool = False,
+                 pooled_conv: bool = True,
                  sn_eps: float = SN_EPS,
                  init_type: str = 'ortho') -> None:
         if input_scale not in ARCHITECTURES:
@@ -73,7 +76,8 @@ class SAGANDiscriminator(ResidualNetwork):
                 sn,
                 p.resample,
                 preactivation=i > 0,
-                relu_shortcut=relu_shortcut),
+                relu_shortcut=relu_shortcut,
+                pooled_conv=pooled_conv),
             attention_at,
             attention_variant,
             attention_k,

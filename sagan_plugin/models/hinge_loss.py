@@ -29,6 +29,7 @@ class SAGANHingeLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def forward(self, pred: torch.Tensor, target_is_real: bool, is_disc: bool = False) -> torch.Tensor:
+        pred = pred.float()  # under bf16/fp16 autocast the scores arrive in half precision; reduce in fp32
         if is_disc:
             margin = 1 - pred if target_is_real else 1 + pred
             loss = F.relu(margin).mean()

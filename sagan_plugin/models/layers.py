@@ -109,6 +109,8 @@ class DownBlock(nn.Module):
         relu_shortcut: feed the shortcut ReLU(x) instead of x. StudioGAN's and mmagic's ``wReLUinplace``
             SAGANs do this by accident (an in-place ReLU also rewrites the shortcut's input); their
             checkpoints need it.
+        pooled_conv: run conv2 and the pooling as one stride-2 conv (:class:`~.spectral_norm.PooledConv2d`,
+            equal to float rounding, 2.25× fewer FLOPs); False convolves, then pools.
     """
 
     def __init__(self,
@@ -117,13 +119,16 @@ class DownBlock(nn.Module):
                  sn: SNLayers,
                  downsample: bool = True,
                  preactivation: bool = True,
-                 relu_shortcut: bool = False) -> None:
+                 relu_shortcut: bool = False,
+                 pooled_conv: bool = True) -> None:
         super().__init__()
         self.downsample = downsample
         self.preactivation = preactivation
         self.relu_shortcut = relu_shortcut and preactivation
+        self.pool_after_conv2 = downsample and not pooled_conv  # otherwise conv2 pools itself, or nothing pools
         self.conv1 = sn.conv(in_channels, out_channels, 3)
-        self.conv2 = sn.conv(out_channels, out_channels, 3)
+        fused = downsample and pooled_conv
+        self.conv2 = sn.pooled_conv(out_channels, out_channels) if fused else sn.conv(out_channels, out_channels, 3)
         learnable = downsample or in_channels != out_channels
         self.shortcut = sn.conv(in_channels, out_channels, 1) if learnable else nn.Identity()
 
@@ -134,4 +139,5 @@ class DownBlock(nn.Module):
         """x: B×C_in×H×W → B×C_out×H'×W' with H' = H/2 if ``downsample`` else H (``label`` is unused)."""
         h = F.relu(x) if self.preactivation else x
         shortcut = self.shortcut(self._pool(h if self.relu_shortcut else x))
-        return self._pool(self.conv2(F.relu(self.conv1(h)))) + shortcut
+        h = self.conv2(F.relu(self.conv1(h)))
+        return (F.avg_pool2d(h, 2) if self.pool_after_conv2 else h) + shortcut

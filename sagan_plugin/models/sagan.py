@@ -30,6 +30,11 @@ class SAGAN(BaseConditionalGAN):
         noise_size: length of z; None takes the generator's.
         num_classes: number of classes; 0 or None for an unconditional GAN; None takes the networks'.
         ema_config: e.g. ``dict(type='DecayEMA', decay=0.9999, start_iter=20000)``; None for no EMA.
+        channels_last: keep G, D and the real images in channels-last memory format (oneDNN's and cuDNN's
+            preferred layout; same math). Default by measurement, tools/benchmarks/bench_train.py.
+        compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True or
+            a dict of ``torch.compile`` arguments, e.g. ``dict(mode='max-autotune')``. Off by default: on CPU
+            the first steps pay minutes of compilation.
     """
 
     def __init__(self,
@@ -41,7 +46,13 @@ class SAGAN(BaseConditionalGAN):
                  generator_steps: int = 1,
                  noise_size: Optional[int] = None,
                  num_classes: Optional[int] = None,
-                 ema_config: Optional[dict] = None):
+                 ema_config: Optional[dict] = None,
+                 channels_last: bool = False,
+                 compile: Union[bool, dict] = False):
+        steps = dict(discriminator_steps=discriminator_steps, generator_steps=generator_steps)
+        for name, value in steps.items():  # mmagic fails on 0 only later (ZeroDivisionError, IndexError)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f'SAGAN: {name} must be an integer >= 1, got {value!r}')
         super().__init__(
             generator=generator,
             discriminator=discriminator,
@@ -52,11 +63,30 @@ class SAGAN(BaseConditionalGAN):
             num_classes=num_classes,
             ema_config=ema_config,
             loss_config=dict(gan_loss=gan_loss))
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
+        if compile:
+            for network in (self.generator, self.discriminator):
+                network.compile(**(compile if isinstance(compile, dict) else {}))
 
     @staticmethod
     def _get_valid_num_classes(num_classes, generator, discriminator) -> int:
-        """As mmagic's, but "no classes anywhere" means 0 (unconditional) rather than None."""
-        return BaseConditionalGAN._get_valid_num_classes(num_classes, generator, discriminator) or 0
+        """As mmagic's, but every value that is set must agree (mmagic lets an explicit 0 in one network pass,
+        and asserts), an error names each, and "no classes anywhere" means 0 (unconditional), not None."""
+        values = dict(model=num_classes)
+        for name, network in (('generator', generator), ('discriminator', discriminator)):
+            values[name] = network.get('num_classes') if isinstance(network, dict) else getattr(
+                network, 'num_classes', None)
+        given = {name: value for name, value in values.items() if value is not None}
+        for name, value in given.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f'SAGAN: {name} num_classes must be an integer >= 0, got {value!r}')
+        if len(set(given.values())) > 1:
+            found = ', '.join(f'{name}={value}' for name, value in given.items())
+            raise ValueError(
+                f'SAGAN: num_classes disagrees: {found}; set it once, on the model (the networks '
+                'inherit it)')
+        return next(iter(given.values()), 0)
 
     def forward(self,
                 inputs: Union[dict, Tensor],
@@ -91,7 +121,7 @@ class SAGAN(BaseConditionalGAN):
     def train_discriminator(self, inputs: dict, data_samples: DataSample,
                             optimizer_wrapper: OptimWrapper) -> Dict[str, Tensor]:
         """One D update on L_D: real and fake go through D in one batch (D has no BatchNorm)."""
-        real_imgs = data_samples.gt_img
+        real_imgs = data_samples.gt_img.contiguous(memory_format=self.memory_format)
         real_labels = self.data_sample_to_label(data_samples)
         if self.num_classes and real_labels is None:
             raise KeyError('a class-conditional SAGAN needs "gt_label" in every data sample')

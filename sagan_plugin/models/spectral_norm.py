@@ -11,8 +11,11 @@ iteration (training); evaluation-mode outputs do not depend on it.
 """
 from dataclasses import dataclass
 
-from torch import nn
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
+from torch.nn.utils.spectral_norm import SpectralNorm
 
 # Floor on the norms of u and v in the power iteration: 1e-8, as BigGAN-PyTorch's SA-GAN launch script.
 SN_EPS = 1e-8
@@ -30,18 +33,57 @@ class SNLayers:
     enabled: bool = True
 
     def _sn(self, layer: nn.Module) -> nn.Module:
-        return spectral_norm(layer, n_power_iterations=1, eps=self.eps) if self.enabled else layer
+        if not self.enabled:
+            return layer
+        layer = spectral_norm(layer, n_power_iterations=1, eps=self.eps)
+        for hook in layer._forward_pre_hooks.values():  # torch's SN hook object: only its class changes
+            if type(hook) is SpectralNorm:
+                hook.__class__ = Float32SpectralNorm
+        return layer
 
     def conv(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True) -> nn.Module:
         """A same-padding conv (kernel 1 or 3)."""
         return self._sn(
             nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=bias))
 
+    def pooled_conv(self, in_channels: int, out_channels: int) -> nn.Module:
+        """A 3×3 conv followed by 2×2 average pooling, run as one conv (see :class:`PooledConv2d`)."""
+        return self._sn(PooledConv2d(in_channels, out_channels, 3, padding=1))
+
     def linear(self, in_features: int, out_features: int, bias: bool = True) -> nn.Module:
         return self._sn(nn.Linear(in_features, out_features, bias=bias))
 
     def embedding(self, num_embeddings: int, embedding_dim: int) -> nn.Module:
         return self._sn(nn.Embedding(num_embeddings, embedding_dim))
+
+
+class Float32SpectralNorm(SpectralNorm):
+    """torch's spectral-norm hook with σ (power iteration and division) computed in float32 under autocast.
+
+    CUDA autocast runs ``mv`` in half precision, which would put σ — a product over every weight — in bf16/fp16;
+    the normalised weight is still cast to the autocast dtype by the layer that uses it.
+    """
+
+    def compute_weight(self, module: nn.Module, do_power_iteration: bool) -> Tensor:
+        device = getattr(module, self.name + '_orig').device.type
+        with torch.autocast(device_type=device, enabled=False):
+            return super().compute_weight(module, do_power_iteration)
+
+
+class PooledConv2d(nn.Conv2d):
+    """``avg_pool2d(conv3×3(x), 2)`` computed as one stride-2 4×4 conv: 2.25× fewer FLOPs, same function.
+
+    Both are linear, so their composition is a conv whose 4×4 kernel is the 3×3 kernel box-filtered:
+    ``K[u, v] = ¼ Σ_{a,b∈{0,1}} W[u-a, v-b]``. The parameters (and, under SN, ``weight_orig``/``u``/``v``) are
+    those of the 3×3 conv, so checkpoints and converters do not see the difference.
+    x: B×C×H×W → B×C'×H/2×W/2.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.weight
+        kernel = (F.pad(w, (0, 1, 0, 1)) + F.pad(w, (1, 0, 0, 1)) + F.pad(w, (0, 1, 1, 0)) +
+                  F.pad(w, (1, 0, 1, 0))) / 4
+        return F.conv2d(x, kernel, self.bias, stride=2, padding=1)
 
 
 def has_spectral_norm(module: nn.Module) -> bool:

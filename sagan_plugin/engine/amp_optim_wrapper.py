@@ -1,0 +1,46 @@
+"""MMEngine's ``AmpOptimWrapper``, also on CPU (bfloat16 autocast).
+
+MMEngine 0.10.7's wrapper asserts a GPU-like device in its constructor, although its ``optim_context`` enters
+``mmengine.runner.amp.autocast``, which supports ``device_type='cpu'`` with bfloat16. Registered under the same
+name in our scope, so ``optim_wrapper.type='AmpOptimWrapper'`` (and ``tools/train.py --amp``) means mixed
+precision on whatever device the run has; mmengine's class stays reachable as ``mmengine.AmpOptimWrapper``.
+"""
+from typing import Union
+
+import torch
+from mmengine.device import get_device
+from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
+from mmengine.optim import OptimWrapper
+
+from sagan_plugin.registry import OPTIM_WRAPPERS
+
+
+@OPTIM_WRAPPERS.register_module()
+class AmpOptimWrapper(MMEngineAmpOptimWrapper):
+    """Mixed precision: on CUDA/NPU/MLU/MUSA exactly MMEngine's; on CPU bfloat16 autocast without loss scaling.
+
+    bfloat16 keeps float32's exponent range, so gradients do not underflow and need no loss scale; a disabled
+    ``GradScaler`` keeps the parent's ``backward``/``step``/``state_dict`` working unchanged.
+
+    Args:
+        loss_scale: MMEngine's (GPU only; on CPU there is nothing to scale).
+        dtype: autocast dtype; on CPU only ``'bfloat16'`` (or None, meaning it) exists.
+        use_fsdp: MMEngine's (GPU only).
+        **kwargs: :class:`mmengine.optim.OptimWrapper` arguments (``optimizer``, ``accumulative_counts``, ...).
+    """
+
+    def __init__(self,
+                 loss_scale: Union[str, float, dict] = 'dynamic',
+                 dtype: Union[str, torch.dtype, None] = None,
+                 use_fsdp: bool = False,
+                 **kwargs) -> None:
+        if get_device() != 'cpu':
+            super().__init__(loss_scale=loss_scale, dtype=dtype, use_fsdp=use_fsdp, **kwargs)
+            return
+        if dtype not in (None, 'bfloat16', torch.bfloat16):
+            raise ValueError(f'AmpOptimWrapper on CPU: only bfloat16 autocast exists, got dtype={dtype!r}')
+        # Skips MMEngine's constructor, whose only CPU-specific step is the GPU assertion.
+        OptimWrapper.__init__(self, **kwargs)
+        self._scale_update_param = None
+        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+        self.cast_dtype = torch.bfloat16

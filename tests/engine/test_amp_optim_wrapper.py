@@ -1,0 +1,58 @@
+"""AmpOptimWrapper on CPU: bfloat16 autocast through MMEngine's own wrapper, SN and losses kept in float32."""
+import copy
+
+import pytest
+import torch
+from mmengine import MessageHub
+from mmengine.config import Config
+from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+
+from sagan_plugin.engine.amp_optim_wrapper import AmpOptimWrapper
+from sagan_plugin.registry import MODELS, OPTIM_WRAPPERS
+from tests.conftest import REPO
+from tests.models.test_sagan import TINY, batch  # noqa: F401  (the fixture: six real Fashion-MNIST images)
+
+pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
+
+
+def test_our_scope_builds_the_cpu_capable_wrapper():
+    wrapper = OPTIM_WRAPPERS.build(
+        dict(type='AmpOptimWrapper', optimizer=torch.optim.Adam(torch.nn.Linear(2, 2).parameters())))
+    assert type(wrapper) is AmpOptimWrapper and isinstance(wrapper, MMEngineAmpOptimWrapper)
+    assert wrapper.cast_dtype is torch.bfloat16
+    assert wrapper.state_dict()['loss_scaler'] == {}  # nothing to scale with bf16: resume has nothing to restore
+
+
+def test_float16_on_cpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="only bfloat16 autocast exists, got dtype='float16'"):
+        OPTIM_WRAPPERS.build(
+            dict(type='AmpOptimWrapper', dtype='float16', optimizer=torch.optim.SGD([torch.zeros(1)], lr=1)))
+
+
+def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32(batch):  # noqa: F811
+    model = MODELS.build(copy.deepcopy(TINY))
+    optim = build_optim_wrapper(model, dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
+    seen = {}
+    conv = model.discriminator.blocks[1].conv1
+    conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype, sn_weight=m.weight.dtype))
+    before = [p.detach().clone() for p in model.parameters()]
+    hub = MessageHub.get_current_instance()
+    for i in (0, 1):  # n_dis = 2: iteration 1 updates D and G
+        hub.update_info('iter', i)
+        logs = model.train_step(batch, optim)
+    assert seen == dict(conv_out=torch.bfloat16, sn_weight=torch.float32)
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in logs.values())
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the master weights stay fp32
+    assert sum(not torch.equal(a, b) for a, b in zip(before, model.parameters())) > len(before) // 2
+
+
+def test_runner_trains_and_resumes_with_amp_on_cpu(tmp_path):
+    """What tools/train.py --amp sets (optim_wrapper.type='AmpOptimWrapper') through MMEngine's Runner."""
+    cfg = Config.fromfile(f'{REPO}/tests/data/tiny_demo.py')
+    cfg.work_dir, cfg.optim_wrapper.type = str(tmp_path), 'AmpOptimWrapper'
+    cfg.train_cfg.max_iters = 2
+    Runner.from_cfg(cfg).train()
+    checkpoint = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
+    assert set(checkpoint['optimizer']['generator']) >= {'state', 'param_groups', 'loss_scaler'}

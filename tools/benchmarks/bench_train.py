@@ -1,0 +1,320 @@
+"""Training speed and memory of our SAGAN against mmagic 1.2's, at the identical architecture, side by side.
+
+    python tools/benchmarks/bench_train.py --res 32 --batch 64            # mmagic's CIFAR SAGAN
+    python tools/benchmarks/bench_train.py --res 128 --batch 8 --precision bf16
+    python tools/benchmarks/bench_train.py --res 128 --batch 64 --device cuda --precision bf16 --compile
+
+Both models are built from their own configs: mmagic's ``sagan_woReLUinplace_*`` configs and ours that
+reproduce them exactly (``configs/sagan_mmagic_*.py``, checked by tests/converters/test_mmagic.py; equal
+parameter counts are printed). Both train on the same real batch (Fashion-MNIST resized to the resolution,
+mmagic's DataPreprocessor) with the same update rule: one D step and one G step per iteration, Adam with each
+config's learning rates. mmagic always runs in fp32; ``--precision bf16`` runs ours under ``AmpOptimWrapper``
+(bf16 autocast, also on CPU). Rounds alternate between the two (medians reported), so machine load hits both
+alike.
+
+Printed per side: images/s; the time split (D step with its no-grad G forward, G step, and a separate
+no-grad G forward); FLOPs per image of one training iteration (``torch.utils.flop_counter``) and the resulting
+fraction of a matrix-product peak measured in the same run (MFU); peak memory of a step — on CUDA
+``max_memory_allocated``, on CPU the peak resident set over the resident set before the first step, each side
+in a fresh process (it includes gradients and Adam state, equal for both). The last line is machine-readable:
+``speedup_vs_mmagic=<x.xx> memory_ratio_vs_mmagic=<y.yy>``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+MMAGIC_CONFIG = {
+    32: 'sagan_woReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py',
+    128: 'sagan_woReLUinplace_Glr1e-4_Dlr4e-4_ndisc1-4xb64_imagenet1k-128x128.py'
+}
+OUR_CONFIG = {32: 'configs/sagan_mmagic_cifar10_32.py', 128: 'configs/sagan_mmagic_imagenet128.py'}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--res', type=int, choices=sorted(OUR_CONFIG), default=32)
+    parser.add_argument('--batch', type=int, default=64)
+    parser.add_argument(
+        '--precision', choices=['fp32', 'bf16'], default='fp32', help="ours; mmagic stays fp32")
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--rounds', type=int, default=5, help='alternating rounds; medians are reported')
+    parser.add_argument('--steps', type=int, default=2, help='timed training iterations per round and side')
+    parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='CPU threads')
+    parser.add_argument('--compile', action='store_true', help='torch.compile our G and D')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='*',
+        default=[],
+        help='overrides of our model, e.g. '
+        'model.discriminator.pooled_conv=False model.channels_last=False')
+    parser.add_argument('--memory-probe', choices=['ours', 'mmagic'], help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def real_batch(res: int, batch: int, num_classes: int) -> dict:
+    """Fashion-MNIST images at ``res`` packed as the training pipeline packs them, labels mod num_classes."""
+    from mmengine.dataset import pseudo_collate
+
+    from mmengine.registry import DefaultScope
+
+    from sagan_plugin.registry import DATASETS
+    with DefaultScope.overwrite_default_scope('sagan_plugin'):
+        dataset = DATASETS.build(
+            dict(
+                type='FashionMNIST',
+                num_samples=batch,
+                pipeline=[
+                    dict(type='Resize', keys='gt', scale=(res, res), backend='pillow'),
+                    dict(type='PackInputs')
+                ]))
+    data = pseudo_collate([dataset[i] for i in range(batch)])
+    for sample in data['data_samples']:
+        sample.set_gt_label(int(sample.gt_label.label) % max(num_classes, 1))
+    return data
+
+
+def build(side: str, args: argparse.Namespace):
+    """(model, optimizer wrapper dict) of one side, on the device, with one D and one G step per iteration."""
+    import mmagic
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+    from mmengine.registry import DefaultScope
+    if side == 'mmagic':
+        cfg = Config.fromfile(
+            osp.join(osp.dirname(mmagic.__file__), '.mim', 'configs', 'sagan', MMAGIC_CONFIG[args.res]))
+        for net in (cfg.model.generator, cfg.model.discriminator):
+            net.init_cfg = dict(type='BigGAN')  # Glorot: orthogonal init's QR takes minutes at 128x128
+        optim = {
+            k: dict(type='OptimWrapper', optimizer=v['optimizer'])
+            for k, v in cfg.optim_wrapper.items() if isinstance(v, dict)
+        }
+        scope = 'mmagic'
+    else:
+        cfg = Config.fromfile(osp.join(REPO, OUR_CONFIG[args.res]))
+        cfg.merge_from_dict(_parse(args.cfg_options))
+        for net in (cfg.model.generator, cfg.model.discriminator):
+            net.init_type = 'xavier'
+        optim = dict(
+            constructor='TTUROptimWrapperConstructor',
+            **{
+                k: v
+                for k, v in cfg.optim_wrapper.items() if k != 'constructor'
+            })
+        if args.precision == 'bf16':
+            optim.update(type='AmpOptimWrapper', dtype='bfloat16')
+        scope = 'sagan_plugin'
+    cfg.model.discriminator_steps = 1
+    with DefaultScope.overwrite_default_scope(scope):
+        from sagan_plugin.registry import MODELS
+        model = MODELS.build(cfg.model).to(args.device)
+        wrappers = build_optim_wrapper(model, optim) if side == 'ours' else OptimWrapperDict(
+            **{
+                k: build_optim_wrapper(getattr(model, k), v)
+                for k, v in optim.items()
+            })
+    if side == 'ours' and args.compile:
+        model.generator, model.discriminator = torch.compile(model.generator), torch.compile(
+            model.discriminator)
+    return model, wrappers, cfg.model.num_classes
+
+
+def _parse(options: list) -> dict:
+    """--cfg-options key=value pairs parsed as MMEngine's DictAction parses them."""
+    from mmengine.config import DictAction
+    out = {}
+    for option in options:
+        key, value = option.split('=', 1)
+        out[key] = DictAction._parse_iterable(value)
+    return out
+
+
+class Side:
+    """One implementation under test: its model, optimizers, batch and accumulated timings."""
+
+    def __init__(self, name: str, args: argparse.Namespace):
+        from mmengine import MessageHub
+        self.name, self.args = name, args
+        self.model, self.optim, num_classes = build(name, args)
+        self.data = real_batch(args.res, args.batch, num_classes)
+        self.hub, self.iter = MessageHub.get_current_instance(), 0
+        self.split = {'D step': [], 'G step': []}
+        for step, method in (('D step', 'train_discriminator'), ('G step', 'train_generator')):
+            setattr(self.model, method, self._timed(getattr(self.model, method), step))
+
+    def _timed(self, fn, key):
+
+        def wrapper(*a, **kw):
+            self._sync()
+            start = time.perf_counter()
+            out = fn(*a, **kw)
+            self._sync()
+            self.split[key][-1] += time.perf_counter() - start
+            return out
+
+        return wrapper
+
+    def _sync(self):
+        if self.args.device == 'cuda':
+            torch.cuda.synchronize()
+
+    def step(self) -> None:
+        for times in self.split.values():
+            times.append(0.0)
+        self.hub.update_info('iter', self.iter)  # n_dis = 1: every iteration updates D, then G
+        self.iter += 1
+        self.model.train_step(self.data, self.optim)
+
+    def timed_round(self, steps: int) -> float:
+        """Seconds per iteration over ``steps`` iterations."""
+        self._sync()
+        start = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        self._sync()
+        return (time.perf_counter() - start) / steps
+
+    def generator_forward(self) -> float:
+        """Seconds of one no-grad generator forward on a batch (part of the D step)."""
+        g = self.model.generator
+        noise = torch.randn(self.args.batch, self.model.noise_size, device=self.args.device)
+        label = torch.randint(0, max(self.model.num_classes, 1), (self.args.batch, ), device=self.args.device)
+        self._sync()
+        start = time.perf_counter()
+        with torch.no_grad(), self.autocast():
+            g(noise, label=label if self.model.num_classes else None)
+        self._sync()
+        return time.perf_counter() - start
+
+    @contextmanager
+    def autocast(self):
+        with torch.autocast(
+                self.args.device,
+                dtype=torch.bfloat16,
+                enabled=self.name == 'ours' and self.args.precision == 'bf16'):
+            yield
+
+    def flops_per_image(self) -> float:
+        from torch.utils.flop_counter import FlopCounterMode
+        with FlopCounterMode(display=False) as counter:
+            self.step()
+        return counter.get_total_flops() / self.args.batch
+
+
+def matmul_peak(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+    """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak."""
+    a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
+    best = float('inf')
+    for _ in range(repeats + 1):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        a @ b
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best
+
+
+def memory_probe(args: argparse.Namespace) -> None:
+    """In a fresh process: peak memory of ``args.steps`` iterations of one side, printed as JSON."""
+    side = Side(args.memory_probe, args)
+    if args.device == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = _rss('VmRSS')
+    for _ in range(args.steps):
+        side.step()
+    peak = torch.cuda.max_memory_allocated() - base if args.device == 'cuda' else _rss('VmHWM') - base
+    print(json.dumps(dict(peak_bytes=peak)))
+
+
+def _rss(field: str) -> int:
+    """Resident set (VmRSS) or its high-water mark (VmHWM) of this process, in bytes (Linux)."""
+    with open('/proc/self/status') as f:
+        line = next(line for line in f if line.startswith(field + ':'))
+    return int(line.split()[1]) * 1024
+
+
+def measure_memory(args: argparse.Namespace, side: str) -> int:
+    cmd = [sys.executable, osp.abspath(__file__), *sys.argv[1:], '--memory-probe', side]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    if proc.returncode != 0:
+        raise RuntimeError(f'memory probe of {side} failed:\n{proc.stderr[-2000:]}')
+    return json.loads(proc.stdout.strip().splitlines()[-1])['peak_bytes']
+
+
+def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
+    print(f'# {args.res}x{args.res}, batch {args.batch}, {args.device} ({args.threads} threads), ours in '
+          f'{args.precision}{" + compile" if args.compile else ""}, mmagic in fp32; {args.rounds} rounds x '
+          f'{args.steps} iterations, medians')
+    params = {
+        n: (sum(p.numel() for p in s.model.generator.parameters()) / 1e6,
+            sum(p.numel() for p in s.model.discriminator.parameters()) / 1e6)
+        for n, s in sides.items()
+    }
+    peak = peak_rates['bf16' if args.precision == 'bf16' else 'fp32']
+    rows = {}
+    for name, side in sides.items():
+        sec = statistics.median(rounds[name])
+        split = {k: statistics.median(v[1:]) for k, v in side.split.items()}
+        rows[name] = dict(
+            img_s=args.batch / sec,
+            sec=sec,
+            **split,
+            g_fwd=statistics.median(side.g_fwd),
+            gflop_img=flops[name] / 1e9,
+            mfu=flops[name] * args.batch / sec / peak,
+            mem_gb=peaks[name] / 2**30,
+            params=params[name])
+    print(
+        '| side | G/D params (M) | images/s | s/iter | D step | G step | G fwd (no grad) | GFLOP/img | MFU | '
+        'step memory (GB) |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    for name, r in rows.items():
+        print(f'| {name} | {r["params"][0]:.2f} / {r["params"][1]:.2f} | {r["img_s"]:.2f} | {r["sec"]:.3f} | '
+              f'{r["D step"]:.3f} | {r["G step"]:.3f} | {r["g_fwd"]:.3f} | {r["gflop_img"]:.2f} | '
+              f'{100 * r["mfu"]:.1f}% | {r["mem_gb"]:.2f} |')
+    print(f'matrix-product peak (2048², {args.device}): fp32 {peak_rates["fp32"] / 1e9:.0f} GFLOP/s, '
+          f'bf16 {peak_rates["bf16"] / 1e9:.0f} GFLOP/s; MFU uses the {args.precision} peak')
+    speedup = rows['ours']['img_s'] / rows['mmagic']['img_s']
+    print(f'speedup_vs_mmagic={speedup:.2f} memory_ratio_vs_mmagic={peaks["ours"] / peaks["mmagic"]:.2f}')
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    import sagan_plugin  # noqa: F401  (registers our types and mmagic's)
+    if args.memory_probe:
+        return memory_probe(args)
+    sides = {name: Side(name, args) for name in ('mmagic', 'ours')}
+    for side in sides.values():  # warm-up: Adam state, oneDNN primitives, compilation
+        side.step()
+        side.step()
+    rounds = {name: [] for name in sides}
+    for _ in range(args.rounds):
+        for name, side in sides.items():
+            rounds[name].append(side.timed_round(args.steps))
+            side.g_fwd = getattr(side, 'g_fwd', []) + [side.generator_forward()]
+    flops = {name: side.flops_per_image() for name, side in sides.items()}
+    peak_rates = {
+        p: matmul_peak(args.device, d)
+        for p, d in (('fp32', torch.float32), ('bf16', torch.bfloat16))
+    }
+    peaks = {name: measure_memory(args, name) for name in sides}
+    report(args, sides, rounds, flops, peaks, peak_rates)
+
+
+if __name__ == '__main__':
+    main()
