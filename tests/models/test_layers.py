@@ -79,7 +79,7 @@ def test_up_block_matches_upsample_then_conv_shortcut(num_classes):
 def test_down_block_matches_biggan_ordering(preactivation):
     """BigGAN's DBlock: shortcut conv-then-pool after pre-activation, pool-then-conv in the first block."""
     torch.manual_seed(0)
-    block = DownBlock(4, 6, SN, downsample=True, preactivation=preactivation).eval()  # eval: u, v stay put
+    block = DownBlock(4, 6, SN, downsample=True, preactivation=preactivation, pooled_conv=False).eval()
     x = torch.randn(2, 4, 8, 8)
     h = F.relu(x) if preactivation else x
     h = F.avg_pool2d(block.conv2(F.relu(block.conv1(h))), 2)
@@ -98,10 +98,25 @@ def test_down_block_shortcut_is_learnable_only_when_needed(c_out, downsample, id
 def test_relu_shortcut_feeds_the_shortcut_the_activated_input(c_out, downsample):
     """StudioGAN / mmagic wReLUinplace: x0 = x; x = relu_(x) rewrites the shortcut's input as well."""
     torch.manual_seed(0)
-    block = DownBlock(4, c_out, SN, downsample=downsample, relu_shortcut=True).eval()
+    block = DownBlock(4, c_out, SN, downsample=downsample, relu_shortcut=True, pooled_conv=False).eval()
     x = torch.randn(2, 4, 8, 8)
     pool = (lambda t: F.avg_pool2d(t, 2)) if downsample else (lambda t: t)
     expected = pool(block.conv2(F.relu(block.conv1(F.relu(x))))) + pool(block.shortcut(F.relu(x)))
     torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=0)
     assert not DownBlock(
         3, 4, SN, preactivation=False, relu_shortcut=True).relu_shortcut  # image input: no ReLU
+
+
+@pytest.mark.parametrize('preactivation,relu_shortcut', [(False, False), (True, False), (True, True)])
+def test_pooled_conv_is_the_same_function_as_conv_then_pool(preactivation, relu_shortcut):
+    """The one-conv form (stride-2 4×4, box-filtered kernel) equals conv3×3 → avg-pool, values and gradients."""
+    torch.manual_seed(0)
+    fused = DownBlock(4, 6, SN, True, preactivation, relu_shortcut, pooled_conv=True)
+    plain = DownBlock(4, 6, SN, True, preactivation, relu_shortcut, pooled_conv=False)
+    plain.load_state_dict(fused.state_dict())
+    assert fused.state_dict().keys() == plain.state_dict().keys()  # checkpoints do not see the difference
+    x = torch.randn(2, 4, 8, 8)
+    out_fused, out_plain = fused.train()(x), plain.train()(x)  # one power iteration each, from the same u
+    torch.testing.assert_close(out_fused, out_plain, atol=1e-5, rtol=0)
+    out_fused.square().sum().backward(), out_plain.square().sum().backward()
+    torch.testing.assert_close(fused.conv2.weight_orig.grad, plain.conv2.weight_orig.grad, atol=1e-4, rtol=1e-4)
