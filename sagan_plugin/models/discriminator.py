@@ -7,7 +7,7 @@ from torch import Tensor
 
 from sagan_plugin.registry import MODELS
 from .layers import DownBlock
-from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks
+from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks, table_rows
 from .spectral_norm import SN_EPS, SNLayers
 
 _DOWN = partial(Stage, resample=True)
@@ -29,12 +29,14 @@ class SAGANDiscriminator(ResidualNetwork):
     down-block whose output resolution is in ``attention_at``. Every conv/linear/embedding is SN'd.
 
     Args:
-        input_scale: image resolution S, one of 32, 64, 128, 256.
+        input_scale: image resolution S: 32, 64, 128 or 256 with the built-in tables, any with
+            ``architecture``.
         num_classes: classes for the projection term; 0 = unconditional.
         base_channels: width unit of the table ``ARCHITECTURES``.
         channels: explicit output widths, one per down-block; overrides the table.
+        architecture: rows ``[width multiplier, downsample]`` replacing ``ARCHITECTURES[input_scale]``.
         attention_at: resolutions after whose down-block a self-attention block sits.
-        attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`).
+        attention_variant: ``'paper'``, ``'pooled'`` or ``'residual'`` (see :class:`ResidualNetwork`).
         attention_k: channel reduction k of the attention's queries and keys.
         in_channels: image channels.
         relu_shortcut: feed every pre-activation block's shortcut ReLU(x) (StudioGAN's and mmagic's
@@ -50,6 +52,7 @@ class SAGANDiscriminator(ResidualNetwork):
                  num_classes: int = 0,
                  base_channels: int = 64,
                  channels: Optional[Sequence[int]] = None,
+                 architecture: Optional[Sequence[Sequence]] = None,
                  attention_at: Sequence[int] = (64, ),
                  attention_variant: str = 'paper',
                  attention_k: int = 8,
@@ -58,16 +61,11 @@ class SAGANDiscriminator(ResidualNetwork):
                  pooled_conv: bool = True,
                  sn_eps: float = SN_EPS,
                  init_type: str = 'ortho') -> None:
-        if input_scale not in ARCHITECTURES:
-            raise ValueError(f'input_scale must be one of {sorted(ARCHITECTURES)}, got {input_scale}')
+        table = table_rows(architecture, ARCHITECTURES, input_scale, 'input_scale')
+        if input_scale % 2**sum(s.resample for s in table):
+            raise ValueError(f'architecture halves {input_scale} px {sum(s.resample for s in table)} times')
         sn = SNLayers(eps=sn_eps)
-        plans = plan_blocks(
-            ARCHITECTURES[input_scale],
-            base_channels,
-            channels,
-            in_channels,
-            resolution=input_scale,
-            factor=0.5)
+        plans = plan_blocks(table, base_channels, channels, in_channels, resolution=input_scale, factor=0.5)
         super().__init__(
             plans,
             lambda i, p: DownBlock(

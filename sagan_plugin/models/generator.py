@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from sagan_plugin.registry import MODELS
 from .layers import ConditionalBatchNorm2d, UpBlock
-from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks
+from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks, table_rows
 from .spectral_norm import SN_EPS, SNLayers
 
 _UP = partial(Stage, resample=True)
@@ -30,13 +30,16 @@ class SAGANGenerator(ResidualNetwork):
     (the paper's best: 32 or 64 at 128×128, Table 1). Every conv/linear/embedding is spectral-normalised.
 
     Args:
-        output_scale: output resolution S, one of 32, 64, 128, 256.
+        output_scale: output resolution S: 32, 64, 128 or 256 with the built-in tables, any with
+            ``architecture``.
         num_classes: classes for conditional BN; 0 = unconditional.
         noise_size: length of z.
         base_channels: width unit of the table ``ARCHITECTURES``.
         channels: explicit widths, one per row (4×4 stem, then each up-block); overrides the table.
+        architecture: rows ``[width multiplier, upsample]`` replacing ``ARCHITECTURES[output_scale]`` (the
+            first row is the 4×4 stem).
         attention_at: resolutions after whose up-block a self-attention block sits.
-        attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`).
+        attention_variant: ``'paper'``, ``'pooled'`` or ``'residual'`` (see :class:`ResidualNetwork`).
         attention_k: channel reduction k of the attention's queries and keys.
         out_channels: image channels.
         sn_embedding: spectral-normalise the conditional BN embeddings.
@@ -51,6 +54,7 @@ class SAGANGenerator(ResidualNetwork):
                  noise_size: int = 128,
                  base_channels: int = 64,
                  channels: Optional[Sequence[int]] = None,
+                 architecture: Optional[Sequence[Sequence]] = None,
                  attention_at: Sequence[int] = (64, ),
                  attention_variant: str = 'paper',
                  attention_k: int = 8,
@@ -59,9 +63,10 @@ class SAGANGenerator(ResidualNetwork):
                  sn_eps: float = SN_EPS,
                  norm_eps: float = 1e-5,
                  init_type: str = 'ortho') -> None:
-        if output_scale not in ARCHITECTURES:
-            raise ValueError(f'output_scale must be one of {sorted(ARCHITECTURES)}, got {output_scale}')
-        table = ARCHITECTURES[output_scale]
+        table = table_rows(architecture, ARCHITECTURES, output_scale, 'output_scale')
+        if 4 * 2**sum(s.resample for s in table[1:]) != output_scale:
+            raise ValueError(f'architecture doubles 4x4 to {4 * 2**sum(s.resample for s in table[1:])} px, '
+                             f'not output_scale={output_scale}')
         if channels is not None and len(channels) != len(table):
             raise ValueError(f'channels needs {len(table)} entries (the 4×4 stem, then one per up-block), '
                              f'got {len(channels)}')

@@ -125,10 +125,11 @@ class DownBlock(nn.Module):
         self.downsample = downsample
         self.preactivation = preactivation
         self.relu_shortcut = relu_shortcut and preactivation
-        self.pool_after_conv2 = downsample and not pooled_conv  # otherwise conv2 pools itself, or nothing pools
+        self.pool_after_conv2 = downsample and not pooled_conv  # else conv2 pools itself, or nothing pools
         self.conv1 = sn.conv(in_channels, out_channels, 3)
         fused = downsample and pooled_conv
-        self.conv2 = sn.pooled_conv(out_channels, out_channels) if fused else sn.conv(out_channels, out_channels, 3)
+        self.conv2 = sn.pooled_conv(out_channels, out_channels) if fused else sn.conv(
+            out_channels, out_channels, 3)
         learnable = downsample or in_channels != out_channels
         self.shortcut = sn.conv(in_channels, out_channels, 1) if learnable else nn.Identity()
 
@@ -141,3 +142,27 @@ class DownBlock(nn.Module):
         shortcut = self.shortcut(self._pool(h if self.relu_shortcut else x))
         h = self.conv2(F.relu(self.conv1(h)))
         return (F.avg_pool2d(h, 2) if self.pool_after_conv2 else h) + shortcut
+
+
+class ResidualControl(nn.Module):
+    """The paper's control for self-attention (Table 1, "residual"): a local residual block in its slot.
+
+    ``y = x + γ · conv3×3_{h→C}(ReLU(conv3×3_{C→h}(x)))``: the attention block's form (γ starts at 0, SN'd,
+    bias-free convs, same place in the network) with its non-local softmax aggregation replaced by two local
+    3×3 convs. ``hidden`` (h) is chosen by the network to match the replaced attention block's parameters.
+
+    Args:
+        in_channels: channels C of the feature map.
+        hidden: channels h between the two convs.
+        sn: the network's SN layer factory.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, sn: SNLayers) -> None:
+        super().__init__()
+        self.conv1 = sn.conv(in_channels, hidden, 3, bias=False)
+        self.conv2 = sn.conv(hidden, in_channels, 3, bias=False)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: B×C×H×W → B×C×H×W."""
+        return x + self.gamma * self.conv2(F.relu(self.conv1(x)))

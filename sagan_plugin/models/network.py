@@ -1,11 +1,12 @@
 """What SAGAN's generator and discriminator share: a per-resolution table of residual blocks, one mechanism
 that places self-attention after the blocks whose output resolution is asked for, label checks and weight
 initialisation (BigGAN-PyTorch's ``G_arch`` / ``D_arch`` as data, not if/else chains)."""
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
+from .layers import ResidualControl
 from .self_attention import SelfAttentionBlock
 from .spectral_norm import SNLayers
 
@@ -14,6 +15,22 @@ class Stage(NamedTuple):
     """One row of an architecture table."""
     width: int  # output channels of the block, as a multiple of base_channels
     resample: bool  # the block doubles (G) or halves (D) the resolution
+
+
+def table_rows(architecture: Optional[Sequence[Sequence]], tables: Dict[int, Tuple[Stage, ...]], scale: int,
+               scale_name: str) -> Tuple[Stage, ...]:
+    """The rows of a network: ``architecture`` if given (``[width, resample]`` pairs), else its table for
+    ``scale``."""
+    if architecture is None:
+        if scale not in tables:
+            raise ValueError(f'{scale_name} must be one of {sorted(tables)}, got {scale} (or give '
+                             'architecture=[[width, resample], ...])')
+        return tables[scale]
+    try:
+        return tuple(Stage(int(width), bool(resample)) for width, resample in architecture)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f'architecture must be a list of [width multiplier, resample] pairs, got '
+                         f'{architecture!r}') from err
 
 
 class BlockPlan(NamedTuple):
@@ -98,6 +115,16 @@ def initialise_weights(model: nn.Module, init_type: str = 'ortho') -> None:
             _INITS[init_type](getattr(module, 'weight_orig', module.weight))
 
 
+def _attention_block(channels: int, variant: str, k: int, sn: SNLayers) -> nn.Module:
+    """A self-attention block, or (``variant='residual'``) the residual control matched to its parameters."""
+    if variant not in ('paper', 'pooled', 'residual'):
+        raise ValueError(f"attention_variant must be one of ('paper', 'pooled', 'residual'), got {variant!r}")
+    if variant != 'residual':
+        return SelfAttentionBlock(channels, variant, k, sn=sn.enabled, sn_eps=sn.eps)
+    attention_params = 4 * channels * (channels // k)  # f, g, h: C -> C/k; v: C/k -> C (paper form)
+    return ResidualControl(channels, max(1, round(attention_params / (18 * channels))), sn)
+
+
 class ResidualNetwork(nn.Module):
     """A stack of residual blocks with a :class:`SelfAttentionBlock` after the first block whose output
     resolution is in ``attention_at``; G and D differ only in their ends.
@@ -110,7 +137,9 @@ class ResidualNetwork(nn.Module):
         make_block: ``make_block(index, plan)`` builds block ``index``; blocks are called as
             ``block(h, label)``.
         attention_at: resolutions after whose (first) block a self-attention block sits.
-        attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`).
+        attention_variant: ``'paper'`` or ``'pooled'`` (see :class:`SelfAttentionBlock`), or ``'residual'``:
+            the paper's control, a local residual block with the parameters of a ``'paper'`` attention block
+            (:class:`~.layers.ResidualControl`).
         attention_k: channel reduction k of the attention's queries and keys.
         sn: the network's SN layer factory (the attention convs are SN'd too).
     """
@@ -132,8 +161,7 @@ class ResidualNetwork(nn.Module):
         ]
         self.attention = nn.ModuleDict({
             key:
-            SelfAttentionBlock(
-                plan.out_channels, attention_variant, attention_k, sn=sn.enabled, sn_eps=sn.eps)
+            _attention_block(plan.out_channels, attention_variant, attention_k, sn)
             for key, plan in zip(self.attention_after, plans) if key is not None
         })
 

@@ -32,9 +32,9 @@ class SAGAN(BaseConditionalGAN):
         ema_config: e.g. ``dict(type='DecayEMA', decay=0.9999, start_iter=20000)``; None for no EMA.
         channels_last: keep G, D and the real images in channels-last memory format (oneDNN's and cuDNN's
             preferred layout; same math). Default by measurement, tools/benchmarks/bench_train.py.
-        compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True or
-            a dict of ``torch.compile`` arguments, e.g. ``dict(mode='max-autotune')``. Off by default: on CPU
-            the first steps pay minutes of compilation.
+        compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True,
+            or a dict of ``torch.compile`` arguments such as ``dict(mode='max-autotune')``. Off by default: on
+            CPU the first steps pay minutes of compilation.
     """
 
     def __init__(self,

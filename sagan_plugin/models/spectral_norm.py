@@ -60,8 +60,8 @@ class SNLayers:
 class Float32SpectralNorm(SpectralNorm):
     """torch's spectral-norm hook with σ (power iteration and division) computed in float32 under autocast.
 
-    CUDA autocast runs ``mv`` in half precision, which would put σ — a product over every weight — in bf16/fp16;
-    the normalised weight is still cast to the autocast dtype by the layer that uses it.
+    CUDA autocast runs ``mv`` in half precision, which would put σ — a product over every weight — in
+    bf16/fp16; the normalised weight is still cast to the autocast dtype by the layer that uses it.
     """
 
     def compute_weight(self, module: nn.Module, do_power_iteration: bool) -> Tensor:
@@ -81,8 +81,8 @@ class PooledConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.weight
-        kernel = (F.pad(w, (0, 1, 0, 1)) + F.pad(w, (1, 0, 0, 1)) + F.pad(w, (0, 1, 1, 0)) +
-                  F.pad(w, (1, 0, 1, 0))) / 4
+        shifts = ((0, 1, 0, 1), (1, 0, 0, 1), (0, 1, 1, 0), (1, 0, 1, 0))  # W placed at the 4 offsets (a, b)
+        kernel = sum(F.pad(w, shift) for shift in shifts) / 4
         return F.conv2d(x, kernel, self.bias, stride=2, padding=1)
 
 

@@ -109,7 +109,7 @@ def test_relu_shortcut_feeds_the_shortcut_the_activated_input(c_out, downsample)
 
 @pytest.mark.parametrize('preactivation,relu_shortcut', [(False, False), (True, False), (True, True)])
 def test_pooled_conv_is_the_same_function_as_conv_then_pool(preactivation, relu_shortcut):
-    """The one-conv form (stride-2 4×4, box-filtered kernel) equals conv3×3 → avg-pool, values and gradients."""
+    """The one-conv form (stride-2 4×4, box-filtered kernel) equals conv3×3 → avg-pool, values and grads."""
     torch.manual_seed(0)
     fused = DownBlock(4, 6, SN, True, preactivation, relu_shortcut, pooled_conv=True)
     plain = DownBlock(4, 6, SN, True, preactivation, relu_shortcut, pooled_conv=False)
@@ -119,4 +119,5 @@ def test_pooled_conv_is_the_same_function_as_conv_then_pool(preactivation, relu_
     out_fused, out_plain = fused.train()(x), plain.train()(x)  # one power iteration each, from the same u
     torch.testing.assert_close(out_fused, out_plain, atol=1e-5, rtol=0)
     out_fused.square().sum().backward(), out_plain.square().sum().backward()
-    torch.testing.assert_close(fused.conv2.weight_orig.grad, plain.conv2.weight_orig.grad, atol=1e-4, rtol=1e-4)
+    grads = fused.conv2.weight_orig.grad, plain.conv2.weight_orig.grad
+    torch.testing.assert_close(*grads, atol=1e-4, rtol=1e-4)

@@ -182,3 +182,42 @@ def test_unconditional_networks_ignore_labels(name):
 def test_sn_layers_can_be_switched_off_in_one_place():
     assert not has_spectral_norm(SNLayers(enabled=False).conv(2, 3, 3))
     assert has_spectral_norm(SNLayers().embedding(2, 3))
+
+
+@pytest.mark.parametrize('name,rows,scale,resolutions', [
+    ('G', [[8, False], [4, True], [2, True], [1, True]], 32, [8, 16, 32]),
+    ('D', [[1, False], [2, True], [4, True], [8, False]], 32, [32, 16, 8, 8]),
+    ('D', [[1, True], [2, True], [4, True]], 48, [24, 12, 6]),
+])
+def test_an_architecture_table_can_be_given(name, rows, scale, resolutions):
+    net = build(name, scale, architecture=rows, attention_at=resolutions[:1], base_channels=4, attention_k=2)
+    assert [p.resolution for p in net.plans] == resolutions
+    assert run(name, net, scale).shape == NETS[name].output(2, scale)
+
+
+@pytest.mark.parametrize('name,rows,match', [
+    ('G', [[8, False], [4, True]], r'architecture doubles 4x4 to 8 px, not output_scale=32'),
+    ('D', [[1, True]] * 6, r'architecture halves 32 px 6 times'),
+    ('G', [[8]], r'architecture must be a list of \[width multiplier, resample\] pairs'),
+])
+def test_a_wrong_architecture_is_a_clear_error(name, rows, match):
+    with pytest.raises(ValueError, match=match):
+        build(name, architecture=rows, attention_at=())
+
+
+@pytest.mark.parametrize('name', NETS)
+def test_residual_control_takes_the_attention_slot_with_matched_parameters(name):
+    """The paper's Table 1 control: a local residual block where attention was, parameters matched."""
+    from sagan_plugin.models.layers import ResidualControl
+    attention = build(name, 64, attention_at=(16, ), base_channels=16)
+    control = build(name, 64, attention_at=(16, ), base_channels=16, attention_variant='residual')
+    block = control.attention['16']
+    assert isinstance(block, ResidualControl) and block.gamma.item() == 0
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    # The hidden width is the integer whose 18·C·h parameters come nearest the attention's 4·C·C/8 (within
+    # half a step, 9·C); the networks with either block then differ by under 5% in parameters.
+    assert abs(count(block) - (count(attention.attention['16']) - 1)) <= 9 * block.conv1.in_channels + 1
+    assert abs(count(control) - count(attention)) <= 0.05 * count(attention)
+    out = run(name, control, 64)
+    out.square().sum().backward()
+    assert block.gamma.grad.abs() > 0

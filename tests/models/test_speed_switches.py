@@ -56,5 +56,5 @@ def test_a_training_iteration_is_the_same_with_and_without(switch, batch):  # no
     assert len(grads) == len(ref_grads) == 4  # D, G, D, G
     for ref_step, step in zip(ref_grads, grads):
         for ref, got in zip(ref_step, step):
-            # 1e-6 floor: some gradients are zero in exact arithmetic (a conv bias feeding BatchNorm) and noise here
+            # 1e-6 floor: some gradients are 0 in exact arithmetic (a conv bias feeding BatchNorm): noise here
             assert (got - ref).abs().max() <= 1e-4 * ref.abs().max() + 1e-6
