@@ -14,6 +14,7 @@ from sagan_plugin.apis.attention import (attention_layers, discriminator_attenti
 from sagan_plugin.apis.attention_figure import attention_figure
 from sagan_plugin.apis.inference import network
 from sagan_plugin.apis.sampling import truncated_noise
+from sagan_plugin.models.self_attention import SelfAttentionBlock
 from sagan_plugin.registry import HOOKS
 
 
@@ -29,7 +30,8 @@ class AttentionVisualizationHook(Hook):
     Generator layers are drawn on images of the EMA generator when the model has one (as mmagic's
     ``VisualizationHook`` samples), discriminator layers on the same images. Everything runs in eval mode
     under ``no_grad`` with its own random generator: training (weights, BN statistics, SN vectors, RNG
-    streams) is not touched.
+    streams) is not touched. The γ of the paper's residual control (``attention_variant='residual'``) is
+    logged too; it has no attention map, so a model with only controls logs γ and draws no figure.
 
     Args:
         interval: iterations between figures.
@@ -65,10 +67,14 @@ class AttentionVisualizationHook(Hook):
     def before_train(self, runner) -> None:
         """Check the layers and queries once, and fix the z and classes every figure uses."""
         model = self._model(runner)
-        self.layers = parse_layers(model, self.layers)
-        if not self.layers:
+        if not attention_layers(model):
             raise ValueError(
                 'AttentionVisualizationHook: the model has no self-attention layers (attention_at)')
+        self.layers = [  # layers with a map to draw (the residual control has none)
+            name for name in parse_layers(model, self.layers) if isinstance(
+                network(model,
+                        name.split('.')[0]).attention[name.split('.')[1]], SelfAttentionBlock)
+        ]
         self.points = parse_queries(self.queries, self.num_queries, network(model, 'generator').output_scale)
         self.noise = truncated_noise(self.num_images, model.noise_size, None,
                                      torch.Generator().manual_seed(self.seed))
@@ -81,8 +87,8 @@ class AttentionVisualizationHook(Hook):
             net, key = layer.split('.')
             runner.message_hub.update_scalar(f'train/gamma/{layer}',
                                              float(network(model, net).attention[key].gamma.detach()))
-        if is_main_process() and (self.every_n_train_iters(runner, self.interval)
-                                  or self.is_last_train_iter(runner)):
+        if self.layers and is_main_process() and (self.every_n_train_iters(runner, self.interval)
+                                                  or self.is_last_train_iter(runner)):
             runner.visualizer.add_image(self.name, self.figure(model), step=runner.iter + 1)
 
     def figure(self, model: torch.nn.Module) -> np.ndarray:

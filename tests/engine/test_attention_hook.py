@@ -70,3 +70,20 @@ def test_bad_layer_is_reported_before_training(tmp_path):
             ValueError, match=r"no attention layer 'generator.64'; this model has \['generator.16'"):
         train_tiny(tmp_path, iters=1, hooks=[dict(HOOK, layers=['generator.64'])])
     assert HOOKS.get('AttentionVisualizationHook') is not None
+
+
+def test_the_residual_control_logs_gamma_and_draws_no_figure(tmp_path):
+    """The ablation's control arm: gamma in the log, no attention map to draw, training unaffected."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from tests.conftest import REPO
+    cfg = Config.fromfile(f'{REPO}/tests/data/tiny_demo.py')
+    cfg.work_dir = str(tmp_path)
+    cfg.model.generator.attention_variant = cfg.model.discriminator.attention_variant = 'residual'
+    cfg.train_cfg.max_iters = 2
+    cfg.custom_hooks = [dict(type='AttentionVisualizationHook', interval=1)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert {'train/gamma/generator.16', 'train/gamma/discriminator.16'} <= set(runner.message_hub.log_scalars)
+    assert not list(tmp_path.glob('*/vis_data/vis_image/attention_*.png'))

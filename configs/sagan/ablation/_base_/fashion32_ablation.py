@@ -1,0 +1,45 @@
+# The attention ablation (paper Table 1, scaled down to Fashion-MNIST 32x32, class-conditional): every arm is
+# this config plus one attention setting, trained and evaluated identically (tools/experiments/
+# attention_ablation.py runs them over seeds). Only the block in the attention slot and its position differ.
+_base_ = [
+    '../../../_base_/default_runtime.py',
+    '../../../_base_/models/sagan_32.py',
+    '../../../_base_/datasets/fashion_mnist_32.py',
+    '../../../_base_/schedules/ttur.py',
+    '../../../_base_/evaluation/fashion_mnist_fid.py',
+]
+
+model = dict(
+    generator=dict(
+        channels=(128, 128, 64, 32),  # at 4, 8, 16, 32 px: attention at 8/16/32 sees C = 128/64/32
+        attention_at=(),  # set by each arm
+        attention_variant='paper'),  # Eqs. 1-3 as written (f, g, h at C/8)
+    discriminator=dict(
+        base_channels=16,
+        # D keeps a 32x32 map in its first block, so attention can sit at 32, 16 and 8 px in D as in G.
+        architecture=[[2, False], [4, True], [8, True], [8, False]],  # 32@32, 64@16, 128@8, 128@8
+        attention_at=(),
+        attention_variant='paper'),
+    ema_config=dict(type='DecayEMA', decay=0.999, start_iter=1000))  # evaluated on the EMA generator
+
+optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR 1:4, as the demo
+
+train_cfg = dict(max_iters=6000, val_interval=1500)  # FID every 1500 iterations (4 points per run)
+default_hooks = dict(
+    logger=dict(interval=100),
+    checkpoint=dict(interval=1500, max_keep_ckpts=1))  # resumable; the last one only
+custom_hooks = [  # gamma of every attention layer at every log line (the curves), a figure at the end
+    dict(type='AttentionVisualizationHook', interval=6000, num_images=4, num_queries=3)
+]
+
+# FID and KID of the EMA generator against the full 10,000-image test split (statistics cached once).
+ablation_metric = dict(
+    type='OfflineFID',
+    prefix='FID',
+    fake_nums=2000,  # generated images per evaluation (FID is biased by N: compare equal N only)
+    real_nums=-1,  # the whole test split
+    inception_pkl='work_dirs/cache/fashion_mnist_test_all_tf2015_inception.pkl',
+    kid=dict(subsets=100, subset_size=1000),  # torch-fidelity's KID defaults
+    sample_model='ema')
+val_evaluator = dict(type='Evaluator', metrics=[ablation_metric])
+test_evaluator = val_evaluator
