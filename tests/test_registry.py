@@ -2,6 +2,7 @@
 import inspect
 
 import pytest
+import torch
 from mmagic import registry as mmagic_registry
 from mmengine.registry import DefaultScope
 
@@ -21,6 +22,11 @@ REQUIRED_ARGS = {
     dict(model=dict(type='SAGANGenerator', output_scale=32, base_channels=4, attention_at=())),
     'TTUROptimWrapperConstructor':
     dict(optim_wrapper_cfg=dict()),
+    'ImageNet':
+    dict(data_root='data/imagenet', ann_file='meta/train.txt', lazy_init=True),
+    'AmpOptimWrapper':
+    dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
+                                   lr=0.1)),  # a built optimizer, as MMEngine passes
     'FashionMNIST':
     dict(num_samples=2),
     'OfflineFID':
@@ -29,8 +35,11 @@ REQUIRED_ARGS = {
     dict(fake_nums=10),
     'TimmFD':
     dict(fake_nums=10, model_name='tf_efficientnet_lite0'),  # + weights, made in the test
+    'OfflineIS':
+    dict(fake_nums=10, download=False),
 }
 # Types that need a file no package ships: building them must fail with an error naming the file.
+# download=False: a missing file would otherwise be fetched from its published URL (tests download nothing).
 NEEDS_USER_FILE = {'OfflineIS': 'inception-2015-12-05.pt'}
 
 

@@ -5,7 +5,7 @@ features of the first ``real_nums`` images of the matching dataloader's dataset 
 data preprocessor and feature network the metric uses -- and writes mean, covariance (and, if needed, the raw
 features) to the metric's ``inception_pkl``, together with what they were made with (network and weights
 sha256, resize method, dataset, image count). The metric refuses a file that does not match
-(feature_stats.py).
+(sagan_plugin/evaluation/stats_cache.py).
 
 Examples::
 
@@ -24,6 +24,7 @@ from mmengine.registry import init_default_scope
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
 import sagan_plugin  # noqa: E402,F401  (registers the plugin's components)
+from sagan_plugin.engine.launch import merge_cfg_options  # noqa: E402
 from sagan_plugin.evaluation import OfflineFID  # noqa: E402
 from sagan_plugin.registry import DATASETS, METRICS, MODELS  # noqa: E402
 
@@ -63,8 +64,8 @@ def feature_metric_cfgs(cfg: Config, split: str) -> List[dict]:
 def main(argv: List[str] = None) -> None:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options,
+                      args.config)  # data_root=X moves every dataset, as in tools/train.py
     init_default_scope(cfg.get('default_scope', 'sagan_plugin'))
     metric_cfgs = feature_metric_cfgs(cfg, args.split)
     if args.out and len(metric_cfgs) > 1:

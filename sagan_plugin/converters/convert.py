@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import HistoryBuffer
 from torch import Tensor, nn
 
 from sagan_plugin.engine.safe_checkpoint import allow_runner_checkpoint_types
@@ -142,11 +143,17 @@ def load_peer_checkpoint(path: str) -> dict:
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
     allow_runner_checkpoint_types()
+    # Unpickling a buffer writes its (inert) methods into the class-wide table; the running process's
+    # message hub reads that table, so it is put back as it was.
+    methods = dict(HistoryBuffer._statistics_methods)
     try:
         with torch.serialization.safe_globals([(_inert_getattr, 'builtins.getattr')]):
             checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:  # torch names the global it refused, or says what is broken in the archive
         raise ConversionError(f'cannot read {path} with weights_only=True: {err}') from err
+    finally:
+        HistoryBuffer._statistics_methods.clear()
+        HistoryBuffer._statistics_methods.update(methods)
     if not isinstance(checkpoint, dict):
         raise ConversionError(f'{path} holds a {type(checkpoint).__name__}, not a checkpoint dict')
     return checkpoint

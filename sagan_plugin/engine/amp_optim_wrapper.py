@@ -1,9 +1,10 @@
 """MMEngine's ``AmpOptimWrapper``, also on CPU (bfloat16 autocast).
 
-MMEngine 0.10.7's wrapper asserts a GPU-like device in its constructor, although its ``optim_context`` enters
-``mmengine.runner.amp.autocast``, which supports ``device_type='cpu'`` with bfloat16. Registered under the same
-name in our scope, so ``optim_wrapper.type='AmpOptimWrapper'`` (and ``tools/train.py --amp``) means mixed
-precision on whatever device the run has; mmengine's class stays reachable as ``mmengine.AmpOptimWrapper``.
+MMEngine 0.10.7's wrapper asserts a GPU-like device in its constructor, although its
+``optim_context`` enters ``mmengine.runner.amp.autocast``, which supports ``device_type='cpu'``
+with bfloat16. Registered under the same name in our scope, so
+``optim_wrapper.type='AmpOptimWrapper'`` (and ``tools/train.py --amp``) means mixed precision on
+whatever device the run has; mmengine's class stays reachable as ``mmengine.AmpOptimWrapper``.
 """
 from typing import Union
 
@@ -17,7 +18,7 @@ from sagan_plugin.registry import OPTIM_WRAPPERS
 
 @OPTIM_WRAPPERS.register_module()
 class AmpOptimWrapper(MMEngineAmpOptimWrapper):
-    """Mixed precision: on CUDA/NPU/MLU/MUSA exactly MMEngine's; on CPU bfloat16 autocast without loss scaling.
+    """Mixed precision: on CUDA/NPU/MLU/MUSA exactly MMEngine's; on CPU bfloat16 autocast, no loss scale.
 
     bfloat16 keeps float32's exponent range, so gradients do not underflow and need no loss scale; a disabled
     ``GradScaler`` keeps the parent's ``backward``/``step``/``state_dict`` working unchanged.
@@ -26,7 +27,7 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
         loss_scale: MMEngine's (GPU only; on CPU there is nothing to scale).
         dtype: autocast dtype; on CPU only ``'bfloat16'`` (or None, meaning it) exists.
         use_fsdp: MMEngine's (GPU only).
-        **kwargs: :class:`mmengine.optim.OptimWrapper` arguments (``optimizer``, ``accumulative_counts``, ...).
+        **kwargs: :class:`mmengine.optim.OptimWrapper` arguments (``optimizer``, ``accumulative_counts``).
     """
 
     def __init__(self,

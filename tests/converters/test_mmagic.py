@@ -8,6 +8,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import HistoryBuffer
 
 from sagan_plugin.converters import ConversionError, convert_checkpoint, load_peer_checkpoint
 from sagan_plugin.engine.safe_checkpoint import runner_checkpoint_types
@@ -101,6 +102,10 @@ def test_mmagic_runner_checkpoint_needs_getattr_but_never_runs_it(mmagic_dir):
     assert set(runner_checkpoint_types()) <= set(torch.serialization.get_safe_globals())
     with pytest.raises(Exception, match='getattr'):
         torch.load(path, weights_only=True)
+    # ... and this process's message hub statistics (a class-wide table the unpickled buffers write) work.
+    buffer = HistoryBuffer()
+    buffer.update(2.0)
+    assert buffer.statistics('mean') == 2.0
 
 
 @pytest.mark.parametrize('change,match', [

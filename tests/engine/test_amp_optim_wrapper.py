@@ -22,7 +22,8 @@ def test_our_scope_builds_the_cpu_capable_wrapper():
         dict(type='AmpOptimWrapper', optimizer=torch.optim.Adam(torch.nn.Linear(2, 2).parameters())))
     assert type(wrapper) is AmpOptimWrapper and isinstance(wrapper, MMEngineAmpOptimWrapper)
     assert wrapper.cast_dtype is torch.bfloat16
-    assert wrapper.state_dict()['loss_scaler'] == {}  # nothing to scale with bf16: resume has nothing to restore
+    assert wrapper.state_dict()['loss_scaler'] == {
+    }  # nothing to scale with bf16: resume has nothing to restore
 
 
 def test_float16_on_cpu_is_a_clear_error():
@@ -33,7 +34,8 @@ def test_float16_on_cpu_is_a_clear_error():
 
 def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32(batch):  # noqa: F811
     model = MODELS.build(copy.deepcopy(TINY))
-    optim = build_optim_wrapper(model, dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
+    optim = build_optim_wrapper(model,
+                                dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
     seen = {}
     conv = model.discriminator.blocks[1].conv1
     conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype, sn_weight=m.weight.dtype))

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from sagan_plugin.datasets.fashion_mnist import _FILES, _IMAGE_MAGIC, read_idx
-from sagan_plugin.evaluation import FIDInceptionV3
-from sagan_plugin.evaluation.torch_fidelity_compat import torch_fidelity_state_dict
+from sagan_plugin.evaluation import FIDInceptionV3, torch_fidelity_state_dict
 
 FASHION_ROOT = '/usr/share/datasets/fashion-mnist'
 N_IMAGES = 100  # per image set in the FID/KID checks: FID at N=100 is biased but stable enough to compare

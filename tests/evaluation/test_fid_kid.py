@@ -1,13 +1,14 @@
 """Our FID / KID / precision-recall against torch-fidelity's ``calculate_metrics`` with the same weights."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
-from mmagic.evaluation.metrics import FrechetInceptionDistance
+from mmagic.evaluation.metrics import FrechetInceptionDistance, PrecisionAndRecall
 from torch.utils.data import Dataset
 from torch_fidelity import calculate_metrics
 
-from sagan_plugin.evaluation import OfflineFID, frechet_distance, kid_from_features
-from sagan_plugin.evaluation.feature_metrics import precision_recall
+from sagan_plugin.evaluation import OfflineFID, frechet_distance, kernel_distance, precision_recall
 
 KID_SUBSET = 50  # < N_IMAGES, so that the subsets differ
 KID_SUBSETS = 20
@@ -27,12 +28,12 @@ class UInt8Images(Dataset):
 
 
 def our_metrics(fake: np.ndarray, real: np.ndarray) -> dict:
-    """Our FID (frechet.py, what OfflineFID uses), our KID, mmagic's precision/recall."""
+    """What OfflineFID computes: our Fréchet distance, torch-fidelity's KID and precision/recall."""
     real64 = real.astype(np.float64)
     fid, _, _ = frechet_distance(
         fake.mean(0), np.cov(fake, rowvar=False), real64.mean(0), np.cov(real64, rowvar=False))
-    kid = kid_from_features(fake, real, subsets=KID_SUBSETS, subset_size=KID_SUBSET)
-    return dict(fid=fid, **kid, **precision_recall(torch.from_numpy(fake), real, k=3))
+    kid = kernel_distance(fake, real, subsets=KID_SUBSETS, subset_size=KID_SUBSET)
+    return dict(fid=fid, **kid, **precision_recall(fake, real, k=3))
 
 
 @pytest.fixture(scope='module')
@@ -85,6 +86,23 @@ def test_precision_recall_match_torch_fidelity(ours, reference, fake, key):
     assert ours[fake][key] == pytest.approx(reference[fake][key], abs=0.02)
 
 
+@pytest.mark.parametrize('k', [3, 5])
+@pytest.mark.parametrize('fake, real', [('test', 'train'), ('noise', 'train'), ('train', 'test')])
+def test_precision_recall_equal_mmagics_arithmetic(our_features, fake, real, k):
+    """torch-fidelity's precision/recall (what OfflineFID reports) equals mmagic's PrecisionAndRecall
+    (NVIDIA's arithmetic, radii rounded to float16) on the same features. mmagic's metric cannot be built
+    offline (it loads VGG16), so its compute_metrics runs with a stand-in for self."""
+    state = SimpleNamespace(
+        results_real=torch.from_numpy(our_features[real]),
+        collect_device='cpu',
+        k=k,
+        row_batch_size=10000,
+        col_batch_size=10000)
+    theirs = PrecisionAndRecall.compute_metrics(state, list(torch.from_numpy(our_features[fake]).split(1)))
+    ours = precision_recall(our_features[fake], our_features[real], k=k)
+    assert (ours['precision'], ours['recall']) == (theirs['precision'], theirs['recall'])
+
+
 def test_fid_on_real_data_is_small_and_on_noise_large(ours):
     """Sanity on real data: two disjoint Fashion-MNIST slices are close, noise is far (N=100 each).
 
@@ -116,7 +134,7 @@ def test_frechet_distance_equals_mmagics_sqrtm_form(num, dim):
 
 def test_kid_refuses_subsets_larger_than_the_sets(our_features):
     with pytest.raises(ValueError, match='subset_size 1000 is larger than the number of samples'):
-        kid_from_features(our_features['test'], our_features['train'])
+        kernel_distance(our_features['test'], our_features['train'])
 
 
 def test_kid_subset_larger_than_sample_count_fails_before_sampling():

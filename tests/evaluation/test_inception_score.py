@@ -1,11 +1,14 @@
-"""IS: mmagic's arithmetic (used by OfflineIS, ClassifierScore) vs torch-fidelity; the weights file."""
+"""IS: our arithmetic (used by OfflineIS, ClassifierScore) vs torch-fidelity and mmagic; the weights file."""
 import numpy as np
 import pytest
 import torch
+from mmagic.evaluation.metrics import InceptionScore
 from torch_fidelity.metric_isc import isc_features_to_metric
 
-from sagan_plugin.evaluation import ClassifierScore, InceptionWithLogits, OfflineIS, load_full_inception
+from sagan_plugin.evaluation import (ClassifierScore, FIDInceptionV3, OfflineIS, load_full_inception,
+                                     torch_fidelity_state_dict)
 from sagan_plugin.evaluation.weights import NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION
+from tests.conftest import free_port
 from .conftest import extract
 
 
@@ -32,6 +35,21 @@ def test_is_arithmetic_equals_torch_fidelity_on_the_same_logits(score_metric, sp
     assert ours['std'] == pytest.approx(theirs['inception_score_std'], rel=1e-3, abs=1e-6)
 
 
+@pytest.mark.parametrize('splits', [1, 10])
+def test_is_arithmetic_equals_mmagics_inception_score(score_metric, splits, tmp_path):
+    """mmagic's own InceptionScore.compute_metrics on the same probabilities (its network is any TorchScript
+    here: compute_metrics does not use it)."""
+    any_script = str(tmp_path / 'identity.pt')
+    torch.jit.save(torch.jit.script(torch.nn.Identity()), any_script)
+    stock = InceptionScore(
+        fake_nums=1000, splits=splits, inception_style='StyleGAN', inception_path=any_script)
+    probs = (torch.randn(1000, 1008, generator=torch.Generator().manual_seed(splits)) * 3).softmax(1)
+    theirs = stock.compute_metrics(list(probs.split(1)))
+    ours = score(score_metric, probs, splits)
+    assert ours['mean'] == pytest.approx(theirs['is'], rel=1e-5)
+    assert ours['std'] == pytest.approx(theirs['is_std'], rel=1e-3, abs=1e-6)
+
+
 def test_uniform_predictions_give_one(score_metric):
     assert score(score_metric, torch.full((100, 1008), 1 / 1008), 10)['mean'] == pytest.approx(1, abs=1e-5)
 
@@ -43,8 +61,16 @@ def test_balanced_one_hot_over_k_classes_gives_k(score_metric, num_classes):
     assert score(score_metric, probs, 10)['mean'] == pytest.approx(num_classes, rel=1e-5)
 
 
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """Both published URLs point at a port nobody listens on, and relative paths resolve in tmp_path."""
+    for entry in (NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION):
+        monkeypatch.setitem(entry, 'url', f'http://127.0.0.1:{free_port()}/{entry["filename"]}')
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.mark.parametrize('path', [None, 'work_dirs/no/such/inception-2015-12-05.pt'])
-def test_missing_full_inception_names_file_checksums_and_urls(path):
+def test_missing_full_inception_names_file_checksums_and_urls(path, offline):
     with pytest.raises(FileNotFoundError) as err:
         OfflineIS(fake_nums=10, inception_path=path)
     message = str(err.value)
@@ -60,16 +86,21 @@ def test_wrong_full_inception_file_is_refused(tmp_path):
         load_full_inception(str(wrong))
 
 
-def test_inception_with_logits_is_softmax_of_pool3_times_fc(fid_inception, image_sets):
-    """The torch-fidelity-file path: our pool3 network plus the file's classifier (here a random one)."""
+def test_torch_fidelity_file_network_is_softmax_of_pool3_times_fc(fid_inception, image_sets):
+    """The torch-fidelity-file path: torch-fidelity's network with our pool3 weights and a classifier (here a
+    random one) gives softmax(pool3 @ Wᵀ [+ b])."""
     gen = torch.Generator().manual_seed(0)
     weight, bias = torch.randn(1008, 2048, generator=gen) * 0.01, torch.randn(1008, generator=gen)
-    net = InceptionWithLogits(
-        weight, bias, features=fid_inception).eval()  # the session's (warmed-up) network
+    net = FIDInceptionV3(
+        state_dict=dict(torch_fidelity_state_dict(), **{
+            'fc.weight': weight,
+            'fc.bias': bias
+        }))
     images = image_sets['test'][:2]
     feats = torch.from_numpy(extract(fid_inception, images))
     with torch.no_grad():
-        without_bias, with_bias = net(images, no_output_bias=True), net(images)
+        without_bias = net(images, return_features=False, no_output_bias=True)
+        with_bias = net(images, return_features=False)
     torch.testing.assert_close(without_bias, (feats @ weight.T).softmax(1))
     torch.testing.assert_close(with_bias, (feats @ weight.T + bias).softmax(1))
     assert np.allclose(with_bias.sum(1).numpy(), 1)

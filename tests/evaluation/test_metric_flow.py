@@ -1,5 +1,7 @@
 """The metrics inside mmagic's Evaluator, as MultiTestLoop drives them, and the configs that declare them."""
+import logging
 import os.path as osp
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -7,6 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import MMLogger
 from torch.utils.data import DataLoader
 
 from sagan_plugin.evaluation import frechet_distance
@@ -23,7 +26,18 @@ def tinted(images: torch.Tensor) -> torch.Tensor:
     return (images.float() * torch.tensor([1.0, 0.5, 0.2]).view(1, 3, 1, 1)).round().to(torch.uint8)
 
 
-def test_evaluator_flow_gives_every_key_and_the_right_numbers(fid_inception, tmp_path):
+@pytest.fixture
+def log_lines():
+    """Messages logged through MMEngine's current logger (where print_log(..., 'current') goes)."""
+    lines, handler = [], logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+
+
+def test_evaluator_flow_gives_every_key_and_the_right_numbers(fid_inception, tmp_path, log_lines):
     metrics = [
         dict(
             type='OfflineFID',
@@ -50,6 +64,13 @@ def test_evaluator_flow_gives_every_key_and_the_right_numbers(fid_inception, tmp
     stats = evaluator.metrics[0]
     direct = frechet_distance(fake.mean(0), np.cov(fake, rowvar=False), stats.real_mean, stats.real_cov)[0]
     assert result['FID/fid'] == pytest.approx(direct, rel=1e-4)  # channel order and quantisation as expected
+    # progress while sampling: count, rate and time left per metric, at the first batch and at the end
+    for metric in ('OfflineFID', 'ClassifierScore'):
+        progress = [line for line in log_lines if line.startswith(f'{metric}: ') and 'generated' in line]
+        assert [line.split(',')[0] for line in progress
+                ] == [f'{metric}: 8/16 generated images', f'{metric}: 16/16 generated images'], log_lines
+        assert re.fullmatch(rf'{metric}: 16/16 generated images, [\d.]+ images/s, about 0 s left',
+                            progress[-1])
 
 
 @pytest.mark.parametrize('config', ['fashion_mnist_fid.py', 'imagenet_is_fid_50k.py'])

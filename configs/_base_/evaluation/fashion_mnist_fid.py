@@ -6,8 +6,9 @@
 # * A classifier score with EfficientNet-Lite0 (ImageNet): IS arithmetic on a real classifier that ships
 #   offline, NOT comparable to published Inception Scores (the key names say so).
 #
-# Cost on 2 CPU cores: the Inception runs at ~10 images/s, so 1000 generated images take ~2 minutes; the real
-# statistics (1000 test images) are computed once, ~2 minutes, and cached in `inception_pkl` (delete the file
+# Cost on 2 idle CPU cores: the Inception runs at ~17 images/s (bench_feature_extraction.py), so 1000
+# generated images take ~1 minute, logged as they go ("OfflineFID: 500/1000 generated images, ..."); the real
+# statistics (1000 test images) are computed once, ~1 minute, and cached in `inception_pkl` (delete the file
 # or run `python tools/calc_inception_stats.py CONFIG --force` after changing the data pipeline). KID (100
 # subsets) and precision/recall add a few seconds, EfficientNet-Lite0 ~15 s.
 #
@@ -39,13 +40,13 @@ test_dataloader = val_dataloader
 
 fashion_metrics = [
     dict(
-        type='OfflineFID',  # sagan_plugin: mmagic's FID with the offline Inception + validated stats cache
+        type='OfflineFID',  # sagan_plugin: FID with the offline TF-2015 Inception + validated stats cache
         prefix='FID',  # keys FID/fid, FID/mean, FID/cov, FID/kid, FID/kid_std, FID/precision, FID/recall
-        fake_nums=1000,  # generated images: ~2 min of Inception on 2 cores
+        fake_nums=1000,  # generated images: ~1 min of Inception on 2 cores
         real_nums=1000,  # first 1000 test images (FID is biased upwards for small N: compare equal N only)
         inception_pkl='work_dirs/cache/fashion_mnist_test_first1000_tf2015_inception.pkl',
         kid=dict(subsets=100, subset_size=500),  # torch-fidelity's KID; subset 500 < 1000 so subsets differ
-        precision_recall=dict(k=3),  # improved precision/recall (mmagic's arithmetic), 3-NN radii
+        precision_recall=dict(k=3),  # torch-fidelity's improved precision/recall (= mmagic's), 3-NN radii
         sample_model='ema'),  # the demo model keeps an EMA generator; score that one
     dict(
         type='ClassifierScore',  # EfficientNet-Lite0 classifier score: NOT comparable to published IS

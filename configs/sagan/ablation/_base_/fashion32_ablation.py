@@ -27,8 +27,8 @@ optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR 1:4, as t
 # 15 runs (5 arms x 3 seeds) on 2 CPU cores: ~0.25 s per iteration and ~3 min per evaluation on one core.
 train_cfg = dict(max_iters=4500, val_interval=1500)  # FID/KID at 1500, 3000 and 4500 iterations
 default_hooks = dict(
-    logger=dict(interval=100),
-    checkpoint=dict(interval=500, max_keep_ckpts=1))  # resumable, losing at most 500 iterations
+    logger=dict(interval=100), checkpoint=dict(interval=500,
+                                               max_keep_ckpts=1))  # resumable, losing at most 500 iterations
 custom_hooks = [  # gamma of every attention layer at every log line (the curves), a figure at the end
     dict(type='AttentionVisualizationHook', interval=4500, num_images=4, num_queries=3)
 ]

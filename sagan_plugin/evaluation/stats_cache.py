@@ -1,0 +1,195 @@
+"""Real-image feature statistics (``inception_pkl``): extracted in order, written once, checked on reuse.
+
+A statistics file is a pickle of a plain dict::
+
+    format        'sagan_plugin.feature_stats/1'
+    extractor     the feature network's identity(): name, weights sha256, resize, input scaling, dim
+    dataset       dataset_fingerprint(): dataset type, data_root, ann_file/split, pipeline
+    num_images    how many images (the first num_images of the dataset, in order)
+    real_mean     float64 [D]        mean of the features      (key names as mmagic's FID)
+    real_cov      float64 [D, D]     unbiased covariance (np.cov, rowvar=False)
+    real_feats    float32 [N, D] or absent: the raw features, needed by KID and precision/recall
+
+Kept instead of mmagic's ``inception_pkl`` cache: mmagic's reuses any file whose name matches, so a file made
+with another network, resize, dataset or image count silently gives a wrong FID; :func:`check_stats` names
+each mismatch. Files are read with an unpickler that accepts only numpy arrays and builtins (no code runs),
+and real images are read with a loader that leaves the global RNG alone (mmagic's draws from it, so the
+generated samples would depend on whether the statistics came from the cache).
+"""
+import io
+import math
+import os
+import os.path as osp
+import pickle
+import re
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.dist import all_gather, get_dist_info, is_main_process
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+STATS_FORMAT = 'sagan_plugin.feature_stats/1'
+# The only globals a stats pickle may reference: numpy's array/dtype/scalar reconstructors (numpy 1 and 2).
+_ALLOWED_GLOBALS = {(mod, name)
+                    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray', 'numpy.core.numeric',
+                                'numpy._core.numeric')
+                    for name in ('_reconstruct', 'scalar', '_frombuffer')} | {('numpy', 'ndarray'),
+                                                                              ('numpy', 'dtype')}
+# Transform attributes filled in while reading (mmagic's LoadImageFromFile: image cache, backend).
+_STATE_ATTRS = {'cache', 'file_backend', 'file_client'}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that refuses every global except numpy's array reconstruction helpers."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f'refusing to load {module}.{name}: a statistics file may only hold '
+                                         'numpy arrays, numbers, strings, lists and dicts')
+        return super().find_class(module, name)
+
+
+def _is_config(name: str, value: Any) -> bool:
+    """Whether a transform attribute is configuration (plain data), not runtime state."""
+    if name.startswith('_') or name in _STATE_ATTRS:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_is_config('', v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_config('', v) for v in value.values())
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def dataset_fingerprint(dataset) -> Dict[str, Any]:
+    """Which images a dataset yields (type, data_root, ann_file, data_prefix, split, pipeline), not how many.
+
+    Each transform is listed with its configuration attributes, not its ``repr`` (mmagic's ``Resize`` leaves
+    its backend out of it, and cv2 and PIL resize differently); runtime state is left out, so the fingerprint
+    is the same before and after the dataset has been read.
+    """
+    norm = lambda path: osp.normpath(path) if path else path  # noqa: E731  './data/x/' == 'data/x'
+    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', None)
+    pipeline = re.sub(r' at 0x[0-9a-fA-F]+', '', repr(getattr(dataset, 'pipeline', None))) \
+        if transforms is None else '; '.join(
+            f'{type(t).__name__}({sorted((k, repr(v)) for k, v in vars(t).items() if _is_config(k, v))})'
+            for t in transforms)
+    return dict(
+        type=type(dataset).__name__,
+        data_root=norm(getattr(dataset, 'data_root', None)),
+        ann_file=norm(getattr(dataset, 'ann_file', None)),
+        data_prefix=repr(getattr(dataset, 'data_prefix', None)),
+        split=getattr(dataset, 'split', None),
+        pipeline=pipeline)
+
+
+def make_stats(feats: np.ndarray, extractor: dict, dataset: dict, save_features: bool) -> dict:
+    """The statistics dict of features ``feats`` [N, D]: mean, unbiased covariance (float64), provenance."""
+    feats64 = np.asarray(feats, dtype=np.float64)
+    stats = dict(
+        format=STATS_FORMAT,
+        extractor=dict(extractor),
+        dataset=dict(dataset),
+        num_images=len(feats),
+        real_mean=feats64.mean(axis=0),
+        real_cov=np.cov(feats64, rowvar=False))
+    if save_features:
+        stats['real_feats'] = np.asarray(feats, dtype=np.float32)
+    return stats
+
+
+def save_stats(path: str, stats: dict) -> None:
+    """Write a statistics dict atomically (a concurrent or interrupted run never leaves half a file)."""
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(f'{path}.tmp{os.getpid()}', 'wb') as f:
+        pickle.dump(stats, f, protocol=4)
+    os.replace(f'{path}.tmp{os.getpid()}', path)
+
+
+def load_stats(path: str) -> dict:
+    """Read a statistics file with the numpy-only unpickler; error if it is not one of ours."""
+    with open(path, 'rb') as f:
+        stats = _NumpyOnlyUnpickler(io.BytesIO(f.read())).load()
+    if not isinstance(stats, dict) or stats.get('format') != STATS_FORMAT:
+        found = stats.get('format') if isinstance(stats, dict) else type(stats).__name__
+        raise ValueError(f'{path} is not a sagan_plugin statistics file (format {found!r}, expected '
+                         f'{STATS_FORMAT!r}); write it with tools/calc_inception_stats.py')
+    return stats
+
+
+def check_stats(stats: dict, path: str, extractor: dict, dataset: Optional[dict], num_images: Optional[int],
+                need_features: bool) -> None:
+    """Raise a ValueError naming every way ``stats`` (from ``path``) differs from what the metric computes.
+
+    ``dataset`` / ``num_images`` None are not checked; ``need_features``: KID or precision/recall is on.
+    """
+    problems = [
+        f'feature network {k}: file has {stats["extractor"].get(k)!r}, metric uses {v!r}'
+        for k, v in extractor.items() if stats['extractor'].get(k) != v
+    ]
+    problems += [
+        f'dataset {k}: file has {stats["dataset"].get(k)!r}, metric uses {v!r}'
+        for k, v in (dataset or {}).items() if stats['dataset'].get(k) != v
+    ]
+    if num_images is not None and stats['num_images'] != num_images:
+        problems.append(f'number of images: file has {stats["num_images"]}, metric uses {num_images}')
+    if need_features and 'real_feats' not in stats:
+        problems.append('KID / precision-recall need the raw features, but the file holds only mean/cov '
+                        '(it was written without --save-features)')
+    if problems:
+        raise ValueError(
+            f'stale or mismatched statistics file {path}:\n  - ' + '\n  - '.join(problems) +
+            '\nDelete it (the metric then recomputes and writes it) or rebuild it with '
+            '"python tools/calc_inception_stats.py CONFIG --force", or point inception_pkl elsewhere.')
+
+
+def batch_images(data_samples, real_key: str) -> Tensor:
+    """Real images [B, 3, H, W] (float, BGR, 0..255) from preprocessed data samples; clear error if absent."""
+    samples = data_samples if isinstance(data_samples, (list, tuple)) else [data_samples]
+    if not all(hasattr(s, real_key) for s in samples):
+        raise KeyError(
+            f'real images not found as data_samples.{real_key}: the evaluation dataset\'s pipeline '
+            f'must pack the image under the key that maps to {real_key!r} (for gt_img: load it as '
+            'key=\'gt\' and end with PackInputs), or set real_key in the metric')
+    imgs = [getattr(s, real_key) for s in samples]
+    return imgs[0] if len(imgs) == 1 and imgs[0].dim() == 4 else torch.stack(imgs)
+
+
+@torch.no_grad()
+def extract_dataset_features(dataset: Dataset,
+                             num_images: int,
+                             batch_size: int,
+                             data_preprocessor: nn.Module,
+                             real_key: str,
+                             extract: Callable[[Tensor], Tensor],
+                             desc: str = 'real features') -> np.ndarray:
+    """Features float32 [num_images, D] of the first ``num_images`` items, in order, split across ranks.
+
+    The images take the path of mmagic's metrics: the dataset's pipeline, ``data_preprocessor(data, False)``
+    (BGR, no normalisation), then ``extract`` (a metric's ``forward_inception``: BGR [B, 3, H, W] -> [B, D]).
+    """
+    if not 0 < num_images <= len(dataset):
+        raise ValueError(f'asked for {num_images} real images but the dataset has {len(dataset)}')
+    rank, world = get_dist_info()
+    # Rank r takes items r, r + world, ...; the last round wraps around and is cut off after gathering.
+    indices = [(i * world + rank) % num_images for i in range(math.ceil(num_images / world))]
+    # Own generator: a DataLoader otherwise draws its base seed from the global RNG.
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=indices,
+        collate_fn=pseudo_collate,
+        num_workers=0,
+        generator=torch.Generator())
+    feats = []
+    with tqdm(total=num_images, desc=desc, unit='img', disable=not is_main_process()) as bar:
+        for data in loader:
+            imgs = batch_images(data_preprocessor(data, False)['data_samples'], real_key)
+            feats.append(extract(imgs).float().cpu())
+            bar.update(min(len(imgs) * world, bar.total - bar.n))
+    feats = torch.cat(feats)
+    # Interleave the ranks back into dataset order: row i*world + r came from rank r's i-th item.
+    return torch.stack(all_gather(feats), dim=1).reshape(-1, feats.shape[1])[:num_images].numpy()

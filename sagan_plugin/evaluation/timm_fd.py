@@ -1,0 +1,136 @@
+"""Fréchet / kernel distance in the feature space of any timm backbone, from a local weights file.
+
+Inception features are not the only choice: StudioGAN offers SwAV, DINO and Swin backbones, and recent
+evaluation work (Stein et al. 2023) recommends FD in a self-supervised space (e.g. DINOv2). :class:`TimmFD` is
+:class:`OfflineFID` in such a space (keys ``fd``, ``kd``/``kd_std``, ``precision``/``recall``), comparable
+only with numbers from the same backbone and weights. Its network, :class:`TimmFeatureExtractor`, reads the
+weights with timm's ``load_state_dict`` (safetensors or ``weights_only=True``; EMA / ``state_dict`` wrappers
+unwrapped) from a file the user provides; nothing is downloaded. Preprocessing is the backbone's timm data
+config (size, interpolation, mean/std), resizing the whole image (no centre crop: a generated image has no
+margin to spare).
+"""
+import os.path as osp
+from typing import Optional
+
+import timm
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sagan_plugin.registry import METRICS
+from .inception import check_uint8_images
+from .offline_fid import OfflineFID
+from .weights import sha256_file
+
+
+class TimmFeatureExtractor(nn.Module):
+    """uint8 RGB [N, 3, H, W] -> pooled timm features [N, num_features] (or class probabilities, with a head).
+
+    Args:
+        model_name: timm architecture, e.g. ``'vit_small_patch14_dinov2.lvd142m'``, ``'resnet50'``.
+        weights_path: local ``.safetensors`` / ``.pth`` state dict for that architecture.
+        input_size: square input side; None = the model's timm default.
+        num_classes: 0 = head-less (a file's classifier keys are ignored); else keep a classifier this wide.
+        remap: take the file's tensors by position (timm's ``remap_state_dict``), for files saved under
+            another codebase's names (e.g. EfficientNet-PyTorch's).
+    """
+
+    def __init__(self,
+                 model_name: str,
+                 weights_path: str,
+                 input_size: Optional[int] = None,
+                 num_classes: int = 0,
+                 remap: bool = False):
+        super().__init__()
+        if not osp.isfile(weights_path):
+            raise FileNotFoundError(
+                f'backbone weights file {weights_path} not found. Nothing is downloaded at run time: on a '
+                'machine with internet, save the model\'s state_dict (e.g. timm.create_model(name, '
+                'pretrained=True).state_dict(), or the model.safetensors of its Hugging Face repo) and copy '
+                'it to this path')
+        self.model = timm.create_model(model_name, pretrained=False, num_classes=num_classes)
+        state = timm.models.load_state_dict(weights_path)
+        self.load_weights(timm.models.remap_state_dict(state, self.model) if remap else state, weights_path)
+        cfg = timm.data.resolve_model_data_config(self.model)
+        self.size = input_size or cfg['input_size'][-1]
+        self.interpolation = 'bicubic' if cfg['interpolation'] == 'bicubic' else 'bilinear'
+        self.register_buffer('mean', torch.tensor(cfg['mean']).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(cfg['std']).view(1, 3, 1, 1), persistent=False)
+        self.model_name, self.weights_sha256 = model_name, sha256_file(weights_path)
+        self.requires_grad_(False).eval()
+
+    def load_weights(self, state: dict, source: str) -> None:
+        """Load ``state``; only a head-less model's classifier keys may be extra, nothing may differ."""
+        own, head = self.model.state_dict(), self.model.default_cfg.get('classifier', 'classifier') + '.'
+        extra = [
+            k for k in state if k not in own and not (self.model.num_classes == 0 and k.startswith(head))
+        ]
+        missing = [k for k in own if k not in state]
+        wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
+        if extra or missing or wrong:
+            raise ValueError(f'{source} does not fit timm\'s {self.model.default_cfg.get("architecture")}: '
+                             f'{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. '
+                             f'{extra[:3]}), {len(wrong)} with other shapes (e.g. {wrong[:3]})')
+        self.model.load_state_dict({k: state[k] for k in own})
+
+    def forward(self, x: Tensor, return_features: bool = True, no_output_bias: bool = False) -> Tensor:
+        """Features [N, num_features] of uint8 RGB images [N, 3, H, W], or softmax over the classes (logits
+        without the classifier bias with ``no_output_bias``: the IS convention); mmagic's StyleGAN call."""
+        check_uint8_images(x)
+        if not (return_features or self.model.num_classes):
+            raise RuntimeError('TimmFeatureExtractor is head-less (num_classes=0): it only returns features')
+        img = x.float() / 255
+        if img.shape[-2:] != (self.size, self.size):  # antialias when downsizing; clip overshoot as PIL does
+            img = F.interpolate(
+                img,
+                size=(self.size, self.size),
+                mode=self.interpolation,
+                align_corners=False,
+                antialias=True).clamp(0, 1)
+        feats = self.model.forward_head(
+            self.model.forward_features((img - self.mean) / self.std), pre_logits=True)
+        if return_features:
+            return feats
+        fc = self.model.get_classifier()
+        return F.linear(feats, fc.weight, None if no_output_bias else fc.bias).softmax(dim=1)
+
+    def identity(self) -> dict:
+        """What a statistics file must have been computed with to be reusable with this backbone."""
+        return dict(
+            name=f'timm:{self.model_name}',
+            weights_sha256=self.weights_sha256,
+            resize=f'torch_{self.interpolation}_antialias_{self.size}',
+            input_scaling='timm mean/std',
+            feature_dim=self.model.num_features)
+
+
+@METRICS.register_module()
+class TimmFD(OfflineFID):
+    """Fréchet distance (+ optional KD, precision/recall) in a timm backbone's feature space, offline.
+
+    Args:
+        fake_nums: generated images to evaluate.
+        model_name: timm architecture.
+        weights: local weights file for it.
+        input_size: square input side; None = timm's default for the model.
+        Others: as :class:`OfflineFID` (``inception_pkl`` holds this space's statistics).
+    """
+    name = 'TimmFD'
+    KEY_NAMES = dict(fid='fd', kid='kd', kid_std='kd_std')
+
+    def __init__(self,
+                 fake_nums: int,
+                 model_name: str,
+                 weights: str,
+                 input_size: Optional[int] = None,
+                 prefix: Optional[str] = None,
+                 **kwargs):
+        self.timm_args = dict(model_name=model_name, input_size=input_size)
+        super().__init__(
+            fake_nums=fake_nums, inception_path=weights, prefix=prefix or f'FD-{model_name}', **kwargs)
+
+    def build_extractor(self, weights_path: Optional[str]) -> nn.Module:
+        """The timm backbone with the user's weights file."""
+        if weights_path is None:
+            raise ValueError('TimmFD needs weights=<local weights file>; nothing is downloaded')
+        return TimmFeatureExtractor(weights_path=weights_path, **self.timm_args)
