@@ -7,7 +7,7 @@ Arms (configs/sagan/ablation/): no attention; self-attention after the 8, 16 and
 then a parameter-matched local residual block in the attention slot at the best attention position (the
 paper's control).
 Each arm trains with every seed through the normal Runner (tools/train.py) and is evaluated by the config's
-offline FID/KID (EMA generator, 1,000 samples, the full 10,000-image test split) every ``val_interval``.
+offline FID/KID (EMA generator, 1,000 samples against 1,000 test images) every ``val_interval``.
 
 Resumable: a finished run (``result.json`` in its folder) is not repeated; an unfinished one continues with
 ``--resume`` from its last checkpoint. Writes ``ablation.csv`` (every evaluation of every run), ``summary.md``
