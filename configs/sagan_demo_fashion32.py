@@ -18,7 +18,8 @@ model = dict(
 
 optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR's 1:4 ratio, 2x faster for a short run
 
-train_cfg = dict(max_iters=1000, val_interval=1000)  # ~0.3 s/iter on 2 idle cores; one evaluation, at the end
+# 1,500 iterations: the 1.45x faster step buys 50% more training in the wall time 1,000 iterations took.
+train_cfg = dict(max_iters=1500, val_interval=1500)  # ~0.2 s/iter on 2 idle cores; one evaluation, at the end
 default_hooks = dict(
     logger=dict(interval=50),
     # keep the 2 newest and, beside them, the checkpoint with the lowest FID so far (best_FID_fid_iter_N.pth)
@@ -30,7 +31,9 @@ custom_hooks = [  # the whole list replaces the base's: mmagic's grid, 10x10 wit
         fixed_input=True,
         n_samples=100,
         n_row=10,
-        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle'))
+        vis_kwargs_list=dict(type='GAN', name='fake_img', label='cycle')),
+    # gamma of both attention layers at every log line; the paper's Fig. 5 maps for 4 images every 500 its
+    dict(type='AttentionVisualizationHook', interval=500, num_images=4, num_queries=3),
 ]
 auto_scale_lr = dict(
     enable=False, base_batch_size=50)  # --auto-scale-lr: the lrs above are for 50 images/step

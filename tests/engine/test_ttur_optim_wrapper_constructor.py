@@ -43,6 +43,8 @@ def test_paper_defaults():
     assert all(
         type(w) is OptimWrapper and isinstance(w.optimizer, torch.optim.Adam) for w in wrappers.values())
     assert adam_settings(wrappers) == dict(generator=(1e-4, (0.0, 0.9)), discriminator=(4e-4, (0.0, 0.9)))
+    assert all(w.optimizer.param_groups[0]['fused'] for w in wrappers.values())  # one kernel per step
+    assert not any(w.optimizer.param_groups[0]['fused'] for w in build(fused=False).values())
 
 
 def test_each_optimizer_owns_its_network():
@@ -107,6 +109,7 @@ def test_a_registered_wrapper_type_and_its_keys_reach_both_networks(form):
     (dict(betas=(0.0, 0.9, 0.99)), ValueError, r'optim_wrapper\.betas must be two numbers'),
     (dict(betas='0.9'), ValueError, r'optim_wrapper\.betas'),
     (dict(generator_lr='1e-4'), ValueError, r'optim_wrapper\.generator_lr'),
+    (dict(fused='yes'), ValueError, r'optim_wrapper\.fused must be True or False'),
     (dict(generator_lr=2e-4, discriminator=dict(optimizer=dict(type='Adam'))), ValueError,
      r'mixes the short form \(generator_lr\) with mmagic.s form \(discriminator=.*_delete_=True'),
     (dict(generator=dict(optimizer=dict(type='Adam', betas=(-0.1, 0.9)))), ValueError,
