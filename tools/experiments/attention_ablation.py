@@ -45,11 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'attention_ablation'))
     parser.add_argument('--out', default=osp.join(REPO, 'docs', 'ablation'), help='CSV, summary and figures')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument(
-        '--arms',
-        nargs='+',
-        help='run only these configs (default: all); without a residual_* arm, the control runs last at the '
-        'best attention position among the attention arms given')
+    parser.add_argument('--arms', nargs='+', help='run only these configs (default: all, residual last)')
     parser.add_argument('--jobs', type=int, default=2, help='runs at once (each with cores/jobs threads)')
     parser.add_argument('--cfg-options', nargs='+', default=[], help='for every run')
     parser.add_argument('--report-only', action='store_true')
@@ -188,10 +184,10 @@ def main() -> None:
         subprocess.run(stats if args.cfg_options else stats[:-1], cwd=REPO, check=True)
         arms = args.arms or ATTENTION_ARMS
         run_all(args, [a for a in arms if not a.startswith('residual')])
-        residual = [a for a in arms if a.startswith('residual')]
-        if not residual and any(a.startswith('attention') for a in arms):  # the control at the best position
-            residual = [f'residual_{best_attention_position(args)}']
-        run_all(args, residual)
+        if args.arms is None:  # the control at the best attention position
+            run_all(args, [f'residual_{best_attention_position(args)}'])
+        else:
+            run_all(args, [a for a in arms if a.startswith('residual')])
     report(args)
 
 
