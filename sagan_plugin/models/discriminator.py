@@ -12,6 +12,9 @@ from .spectral_norm import SN_EPS, SNLayers
 
 _DOWN = partial(Stage, resample=True)
 # BigGAN-PyTorch's D_arch: one row per down-block; the last blocks keep the size: D ends at 4×4 (8×8 for 32).
+# Blocks whose output is smaller than this keep conv + pool: at 4x4 outputs with 1024 channels the stride-2
+# 4x4 conv's weight gradient is slower than the 3x3 conv it replaces (bench_train.py --res 128).
+POOLED_CONV_MIN_OUTPUT = 8
 ARCHITECTURES: Dict[int, Tuple[Stage, ...]] = {
     32: (_DOWN(4), _DOWN(4), Stage(4, False), Stage(4, False)),
     64: (_DOWN(1), _DOWN(2), _DOWN(4), _DOWN(8), Stage(16, False)),
@@ -42,7 +45,8 @@ class SAGANDiscriminator(ResidualNetwork):
         relu_shortcut: feed every pre-activation block's shortcut ReLU(x) (StudioGAN's and mmagic's
             ``wReLUinplace`` SAGANs; see :class:`~.layers.DownBlock`); False is the block as designed.
         pooled_conv: run each downsampling block's second conv and its pooling as one stride-2 conv (same
-            function to float rounding, 2.25× fewer FLOPs; measured in tools/benchmarks/bench_train.py).
+            function to float rounding, 2.25× fewer FLOPs; measured in tools/benchmarks/bench_train.py), in
+            blocks whose output is at least ``POOLED_CONV_MIN_OUTPUT`` px.
         sn_eps: ε of every SN power iteration.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
     """
@@ -75,7 +79,7 @@ class SAGANDiscriminator(ResidualNetwork):
                 p.resample,
                 preactivation=i > 0,
                 relu_shortcut=relu_shortcut,
-                pooled_conv=pooled_conv),
+                pooled_conv=pooled_conv and p.resolution >= POOLED_CONV_MIN_OUTPUT),
             attention_at,
             attention_variant,
             attention_k,
