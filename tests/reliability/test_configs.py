@@ -144,11 +144,13 @@ def test_launcher_that_needs_cuda():
 
 
 def test_configs_keep_the_best_fid_checkpoint_and_use_custom_hooks():
-    for name, key in (('sagan_demo_fashion32.py', 'FID/fid'), ('sagan_imagenet128.py', 'FID-50k/fid')):
+    for name, key, hooks in (('sagan_demo_fashion32.py', 'FID/fid',
+                              ['VisualizationHook', 'AttentionVisualizationHook']),
+                             ('sagan_imagenet128.py', 'FID-50k/fid', ['VisualizationHook'])):
         cfg = Config.fromfile(osp.join(REPO, 'configs', name))
         assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
         assert (cfg.default_hooks.checkpoint.save_best, cfg.default_hooks.checkpoint.rule) == (key, 'less')
         assert key.split('/')[0] in [m.get('prefix') for m in cfg.val_evaluator.metrics]
         assert 'visualization' not in cfg.default_hooks
-        assert [h.type for h in cfg.custom_hooks] == ['VisualizationHook']
+        assert [h.type for h in cfg.custom_hooks] == hooks
         assert cfg.auto_scale_lr.base_batch_size > 0 and not cfg.auto_scale_lr.enable
