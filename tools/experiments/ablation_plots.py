@@ -24,7 +24,7 @@ def plot_fid(rows: list, path: str) -> None:
             color=line.get_color(),
             alpha=0.15)
     ax.set(
-        xlabel='iteration', ylabel='FID (1k samples vs 10k test images)', title='FID, mean ± std over seeds')
+        xlabel='iteration', ylabel='FID (1k samples vs 1k test images)', title='FID, mean ± std over seeds')
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
