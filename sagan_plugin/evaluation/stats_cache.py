@@ -1,20 +1,13 @@
 """Real-image feature statistics (``inception_pkl``): extracted in order, written once, checked on reuse.
 
-A statistics file is a pickle of a plain dict::
-
-    format        'sagan_plugin.feature_stats/1'
-    extractor     the feature network's identity(): name, weights sha256, resize, input scaling, dim
-    dataset       dataset_fingerprint(): dataset type, data_root, ann_file/split, pipeline
-    num_images    how many images (the first num_images of the dataset, in order)
-    real_mean     float64 [D]        mean of the features      (key names as mmagic's FID)
-    real_cov      float64 [D, D]     unbiased covariance (np.cov, rowvar=False)
-    real_feats    float32 [N, D] or absent: the raw features, needed by KID and precision/recall
-
-Kept instead of mmagic's ``inception_pkl`` cache: mmagic's reuses any file whose name matches, so a file made
-with another network, resize, dataset or image count silently gives a wrong FID; :func:`check_stats` names
-each mismatch. Files are read with an unpickler that accepts only numpy arrays and builtins (no code runs),
-and real images are read with a loader that leaves the global RNG alone (mmagic's draws from it, so the
-generated samples would depend on whether the statistics came from the cache).
+A statistics file is a pickle of a plain dict: ``format`` (STATS_FORMAT), ``extractor`` (the network's
+``identity()``), ``dataset`` (:func:`dataset_fingerprint`), ``num_images`` (the first N of the dataset),
+``real_mean`` float64 [D], ``real_cov`` float64 [D, D] (np.cov) and, for KID / precision-recall,
+``real_feats`` float32 [N, D]. Ours because mmagic's cache reuses any file whose name matches, so a file
+made with another network, resize, dataset or image count silently gives a wrong FID; :func:`check_stats`
+names each mismatch.
+Files are read by an unpickler that accepts only numpy arrays and builtins (no code runs); real images by a
+loader that leaves the global RNG alone (mmagic's draws from it, so samples would depend on the cache).
 """
 import io
 import math
@@ -147,13 +140,11 @@ def check_stats(stats: dict, path: str, extractor: dict, dataset: Optional[dict]
 
 
 def batch_images(data_samples, real_key: str) -> Tensor:
-    """Real images [B, 3, H, W] (float, BGR, 0..255) from preprocessed data samples; clear error if absent."""
+    """Real images [B, 3, H, W] from preprocessed data samples (one stacked sample or a list of them)."""
     samples = data_samples if isinstance(data_samples, (list, tuple)) else [data_samples]
     if not all(hasattr(s, real_key) for s in samples):
-        raise KeyError(
-            f'real images not found as data_samples.{real_key}: the evaluation dataset\'s pipeline '
-            f'must pack the image under the key that maps to {real_key!r} (for gt_img: load it as '
-            'key=\'gt\' and end with PackInputs), or set real_key in the metric')
+        raise KeyError(f'real images not found as data_samples.{real_key}: the evaluation pipeline must '
+                       f'pack them under {real_key!r} (gt_img: load with key=\'gt\', end with PackInputs)')
     imgs = [getattr(s, real_key) for s in samples]
     return imgs[0] if len(imgs) == 1 and imgs[0].dim() == 4 else torch.stack(imgs)
 

@@ -1,13 +1,9 @@
 """Fréchet / kernel distance in the feature space of any timm backbone, from a local weights file.
 
-Inception features are not the only choice: StudioGAN offers SwAV, DINO and Swin backbones, and recent
-evaluation work (Stein et al. 2023) recommends FD in a self-supervised space (e.g. DINOv2). :class:`TimmFD` is
-:class:`OfflineFID` in such a space (keys ``fd``, ``kd``/``kd_std``, ``precision``/``recall``), comparable
-only with numbers from the same backbone and weights. Its network, :class:`TimmFeatureExtractor`, reads the
-weights with timm's ``load_state_dict`` (safetensors or ``weights_only=True``; EMA / ``state_dict`` wrappers
-unwrapped) from a file the user provides; nothing is downloaded. Preprocessing is the backbone's timm data
-config (size, interpolation, mean/std), resizing the whole image (no centre crop: a generated image has no
-margin to spare).
+StudioGAN offers SwAV, DINO and Swin feature spaces, and Stein et al. (2023) recommend a self-supervised one
+(e.g. DINOv2). :class:`TimmFD` is :class:`OfflineFID` in such a space (keys ``fd``, ``kd``/``kd_std``,
+``precision``/``recall``), comparable only with numbers from the same backbone and weights. Nothing is
+downloaded: the user provides the file.
 """
 import os.path as osp
 from typing import Optional
@@ -26,13 +22,16 @@ from .weights import sha256_file
 class TimmFeatureExtractor(nn.Module):
     """uint8 RGB [N, 3, H, W] -> pooled timm features [N, num_features] (or class probabilities, with a head).
 
+    Preprocessing is the backbone's timm data config (size, interpolation, mean/std) on the whole image (no
+    centre crop: a generated image has no margin to spare).
+
     Args:
         model_name: timm architecture, e.g. ``'vit_small_patch14_dinov2.lvd142m'``, ``'resnet50'``.
-        weights_path: local ``.safetensors`` / ``.pth`` state dict for that architecture.
+        weights_path: local ``.safetensors`` / ``.pth`` state dict, read by timm's ``load_state_dict``
+            (``weights_only``; EMA / ``state_dict`` wrappers unwrapped).
         input_size: square input side; None = the model's timm default.
         num_classes: 0 = head-less (a file's classifier keys are ignored); else keep a classifier this wide.
-        remap: take the file's tensors by position (timm's ``remap_state_dict``), for files saved under
-            another codebase's names (e.g. EfficientNet-PyTorch's).
+        remap: take the file's tensors by position (timm's ``remap_state_dict``): another codebase's names.
     """
 
     def __init__(self,
@@ -42,7 +41,7 @@ class TimmFeatureExtractor(nn.Module):
                  num_classes: int = 0,
                  remap: bool = False):
         super().__init__()
-        if not osp.isfile(weights_path):
+        if not (weights_path and osp.isfile(weights_path)):
             raise FileNotFoundError(
                 f'backbone weights file {weights_path} not found. Nothing is downloaded at run time: on a '
                 'machine with internet, save the model\'s state_dict (e.g. timm.create_model(name, '
@@ -50,7 +49,14 @@ class TimmFeatureExtractor(nn.Module):
                 'it to this path')
         self.model = timm.create_model(model_name, pretrained=False, num_classes=num_classes)
         state = timm.models.load_state_dict(weights_path)
-        self.load_weights(timm.models.remap_state_dict(state, self.model) if remap else state, weights_path)
+        state = timm.models.remap_state_dict(state, self.model) if remap else state
+        if not num_classes:
+            head = self.model.default_cfg.get('classifier', 'classifier') + '.'
+            state = {k: v for k, v in state.items() if not k.startswith(head)}
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as err:  # torch lists missing, unexpected and reshaped keys
+            raise ValueError(f'{weights_path} does not fit timm\'s {model_name}: {err}') from None
         cfg = timm.data.resolve_model_data_config(self.model)
         self.size = input_size or cfg['input_size'][-1]
         self.interpolation = 'bicubic' if cfg['interpolation'] == 'bicubic' else 'bilinear'
@@ -59,23 +65,9 @@ class TimmFeatureExtractor(nn.Module):
         self.model_name, self.weights_sha256 = model_name, sha256_file(weights_path)
         self.requires_grad_(False).eval()
 
-    def load_weights(self, state: dict, source: str) -> None:
-        """Load ``state``; only a head-less model's classifier keys may be extra, nothing may differ."""
-        own, head = self.model.state_dict(), self.model.default_cfg.get('classifier', 'classifier') + '.'
-        extra = [
-            k for k in state if k not in own and not (self.model.num_classes == 0 and k.startswith(head))
-        ]
-        missing = [k for k in own if k not in state]
-        wrong = [k for k in own if k in state and state[k].shape != own[k].shape]
-        if extra or missing or wrong:
-            raise ValueError(f'{source} does not fit timm\'s {self.model.default_cfg.get("architecture")}: '
-                             f'{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. '
-                             f'{extra[:3]}), {len(wrong)} with other shapes (e.g. {wrong[:3]})')
-        self.model.load_state_dict({k: state[k] for k in own})
-
     def forward(self, x: Tensor, return_features: bool = True, no_output_bias: bool = False) -> Tensor:
-        """Features [N, num_features] of uint8 RGB images [N, 3, H, W], or softmax over the classes (logits
-        without the classifier bias with ``no_output_bias``: the IS convention); mmagic's StyleGAN call."""
+        """Features [N, num_features], or softmax over the classes (without the classifier bias with
+        ``no_output_bias``: the IS convention); mmagic's StyleGAN-Inception call."""
         check_uint8_images(x)
         if not (return_features or self.model.num_classes):
             raise RuntimeError('TimmFeatureExtractor is head-less (num_classes=0): it only returns features')
@@ -131,6 +123,4 @@ class TimmFD(OfflineFID):
 
     def build_extractor(self, weights_path: Optional[str]) -> nn.Module:
         """The timm backbone with the user's weights file."""
-        if weights_path is None:
-            raise ValueError('TimmFD needs weights=<local weights file>; nothing is downloaded')
         return TimmFeatureExtractor(weights_path=weights_path, **self.timm_args)
