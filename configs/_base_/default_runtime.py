@@ -30,7 +30,10 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))  # tools/train.py switches to gloo when there is no CUDA
+    dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo when there is no CUDA
+    # glibc keeps freed memory for reuse (no page faults on every large CPU tensor): 1.15-1.35x faster
+    # training on CPU for ~10% more peak memory (bench_train.py); read by tools/train.py and tools/test.py
+    keep_freed_memory=True)
 
 log_level = 'INFO'
 log_processor = dict(type='LogProcessor', by_epoch=False)

@@ -10,7 +10,8 @@ parameter counts are printed). Both train on the same real batch (Fashion-MNIST 
 mmagic's DataPreprocessor) with the same update rule: one D step and one G step per iteration, Adam with each
 config's learning rates. mmagic always runs in fp32; ``--precision bf16`` runs ours under ``AmpOptimWrapper``
 (bf16 autocast, also on CPU). Rounds alternate between the two (medians reported), so machine load hits both
-alike.
+alike. ``--keep-freed-memory`` sets glibc's malloc as our tools/train.py does by default
+(``env_cfg.keep_freed_memory``) for both sides, so the ratio is like for like with and without it.
 
 Printed per side: images/s; the time split (D step with its no-grad G forward, G step, and a separate
 no-grad G forward); FLOPs per image of one training iteration (``torch.utils.flop_counter``) and the resulting
@@ -39,6 +40,7 @@ from mmengine.registry import DefaultScope
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+from sagan_plugin.engine.launch import keep_freed_memory  # noqa: E402
 from sagan_plugin.registry import DATASETS, MODELS  # noqa: E402  (importing sagan_plugin registers our types)
 
 MMAGIC_CONFIGS = osp.join(osp.dirname(mmagic.__file__), '.mim', 'configs', 'sagan')
@@ -61,6 +63,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--steps', type=int, default=2, help='timed training iterations per round and side')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='CPU threads')
     parser.add_argument('--compile', action='store_true', help='our model with compile=True')
+    parser.add_argument(
+        '--keep-freed-memory',
+        action='store_true',
+        help='both sides: glibc keeps freed memory (what our tools/train.py does by default)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -227,7 +233,8 @@ def measure_memory(args: argparse.Namespace, side: str) -> int:
 def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
     print(f'# {args.res}x{args.res}, batch {args.batch}, {args.device} ({args.threads} threads), ours in '
           f'{args.precision}{" + compile" if args.compile else ""}, mmagic in fp32; {args.rounds} rounds x '
-          f'{args.steps} iterations, medians')
+          f'{args.steps} iterations, medians; malloc: '
+          f'{"keeps freed memory (both)" if args.keep_freed_memory else "glibc default (both)"}')
     params = {
         n: (sum(p.numel() for p in s.model.generator.parameters()) / 1e6,
             sum(p.numel() for p in s.model.discriminator.parameters()) / 1e6)
@@ -264,6 +271,8 @@ def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     if args.memory_probe:
         return memory_probe(args)
     sides = {name: Side(name, args) for name in ('mmagic', 'ours')}
