@@ -44,3 +44,13 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
     second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0 and '[ablation] attention_16 seed 0' not in second.stdout
     assert log.stat().st_size == size  # the finished run was not started again
+    # A report from elsewhere (no run folders, e.g. a fresh clone) keeps the recorded results.
+    elsewhere = [*cmd[:cmd.index('--work-dir') + 1], str(tmp_path / 'none'), '--out', str(tmp_path / 'out')]
+    third = subprocess.run([*elsewhere, '--report-only'],
+                           cwd=REPO,
+                           capture_output=True,
+                           text=True,
+                           timeout=300)
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv'))) == rows
+    assert 'gamma.png kept' in third.stdout

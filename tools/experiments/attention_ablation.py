@@ -123,6 +123,31 @@ def results(args) -> list:
     return rows
 
 
+def recorded_rows(args, present: set) -> list:
+    """Rows of ``--out``'s ablation.csv for runs whose folders are not under ``--work-dir`` (run elsewhere,
+    or deleted): a report from a fresh clone adds to the committed results instead of erasing them."""
+    path = osp.join(args.out, 'ablation.csv')
+    if not osp.exists(path):
+        return []
+    with open(path, newline='') as f:
+        rows = [
+            dict(
+                arm=r['arm'],
+                seed=int(r['seed']),
+                iter=int(r['iter']),
+                fid=float(r['fid']),
+                kid=float(r['kid']),
+                finished=r['finished'] == 'True') for r in csv.DictReader(f)
+        ]
+    return [r for r in rows if (r['arm'], r['seed']) not in present]
+
+
+def all_results(args) -> list:
+    """The run folders' evaluations, after the recorded ones of runs that have no folder here."""
+    rows = results(args)
+    return recorded_rows(args, {(r['arm'], r['seed']) for r in rows}) + rows
+
+
 def final_by_arm(rows) -> dict:
     """arm -> list of (fid, kid) of its finished runs' last evaluations."""
     last = {}
@@ -136,7 +161,7 @@ def final_by_arm(rows) -> dict:
 
 
 def best_attention_position(args) -> int:
-    finals = final_by_arm(results(args))
+    finals = final_by_arm(all_results(args))
     fids = {arm: statistics.mean(f for f, _ in finals[arm]) for arm in ATTENTION_ARMS[1:] if arm in finals}
     return int(min(fids, key=fids.get).split('_')[1])
 
@@ -147,7 +172,7 @@ def mean_std(values) -> str:
 
 def report(args) -> None:
     from ablation_plots import plot_fid, plot_gamma  # noqa: E402  (next to this file)
-    rows = results(args)
+    rows = all_results(args)
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'ablation.csv'), 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
@@ -167,8 +192,10 @@ def report(args) -> None:
     print('\n'.join(lines))
     plot_fid(rows, osp.join(args.out, 'fid.png'))
     runs = glob.glob(osp.join(args.work_dir, '*', 'seed*'))
-    plot_gamma({osp.relpath(d, args.work_dir): scalars(d) for d in runs}, osp.join(args.out, 'gamma.png'))
-    print(f'[ablation] wrote {args.out}/ablation.csv, summary.md, fid.png, gamma.png')
+    if runs:  # γ curves live only in the run folders' logs
+        plot_gamma({osp.relpath(d, args.work_dir): scalars(d) for d in runs}, osp.join(args.out, 'gamma.png'))
+    print(f'[ablation] wrote {args.out}/ablation.csv, summary.md, fid.png' +
+          (', gamma.png' if runs else ' (no run folders: gamma.png kept)'))
 
 
 def main() -> None:
