@@ -1,7 +1,9 @@
+import logging
 import os.path as osp
 import socket
 
 import pytest
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 import sagan_plugin  # noqa: F401  (registers our types)
@@ -21,3 +23,15 @@ def plugin_scope():
     """Each test builds in our scope, as a plugin config (default_scope='sagan_plugin') would."""
     with DefaultScope.overwrite_default_scope('sagan_plugin'):
         yield
+
+
+@pytest.fixture
+def mm_log():
+    """The messages MMEngine's current logger emits during the test (it does not propagate to caplog)."""
+    messages = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)

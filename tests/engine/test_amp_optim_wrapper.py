@@ -58,3 +58,11 @@ def test_runner_trains_and_resumes_with_amp_on_cpu(tmp_path):
     Runner.from_cfg(cfg).train()
     checkpoint = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
     assert set(checkpoint['optimizer']['generator']) >= {'state', 'param_groups', 'loss_scaler'}
+
+
+@pytest.mark.parametrize('amx', [True, False])
+def test_cpu_without_amx_warns_that_bf16_is_not_faster(amx, monkeypatch, mm_log):
+    """bf16 without AMX is slower than fp32 on these CPUs: the user is told, not left to find out."""
+    monkeypatch.setattr('sagan_plugin.engine.amp_optim_wrapper.cpu_has_amx', lambda: amx)
+    OPTIM_WRAPPERS.build(dict(type='AmpOptimWrapper', optimizer=torch.optim.SGD([torch.zeros(1)], lr=1)))
+    assert any('this CPU has no AMX' in m for m in mm_log) is (not amx)

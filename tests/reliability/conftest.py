@@ -1,14 +1,11 @@
 """Shared by the reliability tests: the tiny demo in-process, and an ImageNet-layout folder of real photos."""
 import glob
-import logging
 import os
 import os.path as osp
 import shutil
 
 import foolbox
-import pytest
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 from tests.conftest import REPO
@@ -45,15 +42,3 @@ def make_imagenet(root, num_images: int = 20) -> str:
     with open(osp.join(root, 'meta', 'train.txt'), 'w') as f:
         f.writelines(lines)
     return str(root)
-
-
-@pytest.fixture
-def mm_log():
-    """The messages MMEngine's current logger emits during the test (it does not propagate to caplog)."""
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
