@@ -54,9 +54,9 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
             raise ValueError(f'AmpOptimWrapper on CPU: only bfloat16 autocast exists, got dtype={dtype!r}')
         if not cpu_has_amx():
             print_log(
-                'AmpOptimWrapper: this CPU has no AMX (no amx_bf16 in /proc/cpuinfo), so bf16 matrix products '
-                'run slower than fp32 ones here: expect less memory but no speed-up (README, Performance)',
-                'current', logging.WARNING)
+                'AmpOptimWrapper: this CPU has no AMX (no amx_bf16 in /proc/cpuinfo), so bf16 matrix '
+                'products run slower than fp32 ones here: expect less memory but no speed-up (README, '
+                'Performance)', 'current', logging.WARNING)
         # Skips MMEngine's constructor, whose only CPU-specific step is the GPU assertion.
         OptimWrapper.__init__(self, **kwargs)
         self._scale_update_param = None
