@@ -12,7 +12,7 @@ from typing import Optional
 
 import torch
 from mmengine import print_log
-from torch import nn
+from torch import Tensor, nn
 
 from sagan_plugin.registry import METRICS
 from .offline_is import OfflineIS
@@ -29,7 +29,7 @@ class EfficientNetLite0Classifier(TimmFeatureExtractor):
         super().__init__(
             'tf_efficientnet_lite0', effnet_lite0_path(weights_path), num_classes=1000, remap=True)
 
-    def forward(self, x, return_features: bool = False, no_output_bias: bool = False):
+    def forward(self, x: Tensor, return_features: bool = False, no_output_bias: bool = False) -> Tensor:
         return super().forward(x, return_features=return_features, no_output_bias=no_output_bias)
 
 

@@ -126,7 +126,8 @@ class OfflineFID(GeneratedImageMetric):
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, **kwargs)
         self.inception = self.build_extractor(inception_path).eval()
         self.inception_pkl = inception_pkl
-        self.real_mean = self.real_cov = self.real_feats = self.real_cov_sqrt = None
+        self.real_mean = self.real_cov = self.real_feats = None
+        self.real_cov_sqrt: Optional[np.ndarray] = None  # Σ_r^{1/2}, once per set of real statistics
 
     def build_extractor(self, weights_path: Optional[str]) -> nn.Module:
         """The feature network: uint8 RGB [N, 3, H, W] -> [N, D], with an ``identity()`` dict."""
