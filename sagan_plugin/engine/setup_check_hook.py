@@ -1,7 +1,10 @@
 """Checks, before the first iteration, what only the built model and dataloader together can tell."""
+from operator import attrgetter
+
 from mmengine.hooks import Hook
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from sagan_plugin.models.spectral_norm import has_spectral_norm
 from sagan_plugin.registry import HOOKS
 
 
@@ -14,11 +17,16 @@ class SetupCheckHook(Hook):
     drawn (or never, with a shuffled subset); one with more classes trains class embeddings that never see
     data. Both are refused here, naming the two numbers. The model's G/D/model agreement is checked where
     the model is built (``SAGAN``).
+
+    MMEngine's ``activation_checkpointing`` config key is refused for modules with spectral norm or
+    BatchNorm: its reentrant checkpoint re-runs their updates and can drop gradients
+    (:mod:`sagan_plugin.models.checkpointing`); the networks' ``with_cp=True`` is the safe form.
     """
     priority = 'VERY_HIGH'  # before any hook that starts work
 
     def before_train(self, runner) -> None:
         model = getattr(runner.model, 'module', runner.model)
+        self._check_activation_checkpointing(runner.cfg.get('activation_checkpointing'), model)
         loader = runner.train_dataloader
         dataset = loader.dataset
         classes = getattr(dataset, 'metainfo', {}).get('classes')
@@ -33,3 +41,14 @@ class SetupCheckHook(Hook):
                 'train_dataloader.batch_size=1 with BatchNorm in the model: batch statistics from one image '
                 'per process are noisy and differ from the running averages used at test time; use >= 8 '
                 '(or SyncBatchNorm across processes)')
+
+    @staticmethod
+    def _check_activation_checkpointing(names, model) -> None:
+        for name in [names] if isinstance(names, str) else names or []:
+            module = attrgetter(name)(model)
+            if any(has_spectral_norm(m) or isinstance(m, _BatchNorm) for m in module.modules()):
+                raise ValueError(
+                    f'activation_checkpointing=[{name!r}]: MMEngine wraps it in a reentrant checkpoint, '
+                    'which re-runs the spectral-norm and BatchNorm updates in backward and drops the '
+                    'gradients of a block whose input needs none; set model.generator.with_cp=True and/or '
+                    'model.discriminator.with_cp=True instead (the same saving, checkpointed safely)')

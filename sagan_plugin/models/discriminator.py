@@ -49,6 +49,8 @@ class SAGANDiscriminator(ResidualNetwork):
             blocks whose output is at least ``POOLED_CONV_MIN_OUTPUT`` px.
         sn_eps: ε of every SN power iteration.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
+        with_cp: activation checkpointing of every block and attention block (:mod:`.checkpointing`): less
+            memory for one more forward of them per backward.
     """
 
     def __init__(self,
@@ -64,7 +66,8 @@ class SAGANDiscriminator(ResidualNetwork):
                  relu_shortcut: bool = False,
                  pooled_conv: bool = True,
                  sn_eps: float = SN_EPS,
-                 init_type: str = 'ortho') -> None:
+                 init_type: str = 'ortho',
+                 with_cp: bool = False) -> None:
         table = table_rows(architecture, ARCHITECTURES, input_scale, 'input_scale')
         if input_scale % 2**sum(s.resample for s in table):
             raise ValueError(f'architecture halves {input_scale} px {sum(s.resample for s in table)} times')
@@ -83,7 +86,8 @@ class SAGANDiscriminator(ResidualNetwork):
             attention_at,
             attention_variant,
             attention_k,
-            sn=sn)
+            sn=sn,
+            with_cp=with_cp)
         self.input_scale, self.num_classes, self.in_channels = input_scale, num_classes, in_channels
         width = plans[-1].out_channels
         self.linear = sn.linear(width, 1)  # ψ

@@ -4,14 +4,19 @@ from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from sagan_plugin.registry import MODELS
+from .checkpointing import BatchNorm2d
 from .layers import ConditionalBatchNorm2d, UpBlock
 from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks, table_rows
 from .spectral_norm import SN_EPS, SNLayers
 
 _UP = partial(Stage, resample=True)
+# Up-blocks with a smaller input keep upsample + conv: at 4×4 and 8×8 inputs with 512-1024 channels the
+# transposed conv is 1.3-9× slower than the conv it replaces; from 16×16 on it is 1.2-4.8× faster (fp32 and
+# bf16, tools/benchmarks/bench_upsampled_conv.py).
+UPSAMPLED_CONV_MIN_INPUT = 16
 # BigGAN-PyTorch's G_arch. The first row is the 4×4 map the linear layer makes; each later row an up-block.
 ARCHITECTURES: Dict[int, Tuple[Stage, ...]] = {
     32: (Stage(4, False), _UP(4), _UP(4), _UP(4)),
@@ -46,6 +51,11 @@ class SAGANGenerator(ResidualNetwork):
         sn_eps: ε of every SN power iteration.
         norm_eps: ε of every BatchNorm.
         init_type: ``'ortho'`` or ``'xavier'`` weight initialisation.
+        upsampled_conv: run each up-block's upsampling and first conv as one transposed conv (same function
+            to float rounding, 2.25× fewer FLOPs, no upsampled map kept for backward; see
+            :class:`~.layers.UpBlock`), in blocks whose input is at least ``UPSAMPLED_CONV_MIN_INPUT`` px.
+        with_cp: activation checkpointing of every block, attention block and the output layers
+            (:mod:`.checkpointing`): less memory for one more forward of them per backward.
     """
 
     def __init__(self,
@@ -62,7 +72,9 @@ class SAGANGenerator(ResidualNetwork):
                  sn_embedding: bool = True,
                  sn_eps: float = SN_EPS,
                  norm_eps: float = 1e-5,
-                 init_type: str = 'ortho') -> None:
+                 init_type: str = 'ortho',
+                 upsampled_conv: bool = True,
+                 with_cp: bool = False) -> None:
         table = table_rows(architecture, ARCHITECTURES, output_scale, 'output_scale')
         if 4 * 2**sum(s.resample for s in table[1:]) != output_scale:
             raise ValueError(f'architecture doubles 4x4 to {4 * 2**sum(s.resample for s in table[1:])} px, '
@@ -77,15 +89,22 @@ class SAGANGenerator(ResidualNetwork):
         plans = plan_blocks(table[1:], base_channels, widths[1:], widths[0], resolution=4, factor=2)
         super().__init__(
             plans,
-            lambda i, p: UpBlock(p.in_channels, p.out_channels, sn, norm, upsample=p.resample),
+            lambda i, p: UpBlock(
+                p.in_channels,
+                p.out_channels,
+                sn,
+                norm,
+                upsample=p.resample,
+                upsampled_conv=upsampled_conv and p.resolution // 2 >= UPSAMPLED_CONV_MIN_INPUT),
             attention_at,
             attention_variant,
             attention_k,
-            sn=sn)
+            sn=sn,
+            with_cp=with_cp)
         self.output_scale, self.num_classes, self.noise_size = output_scale, num_classes, noise_size
         self.channels = widths
         self.linear = sn.linear(noise_size, widths[0] * 4 * 4)
-        self.output_bn = nn.BatchNorm2d(widths[-1], eps=norm_eps)
+        self.output_bn = BatchNorm2d(widths[-1], eps=norm_eps)
         self.output_conv = sn.conv(widths[-1], out_channels, 3)
         initialise_weights(self, init_type)
 
@@ -103,5 +122,9 @@ class SAGANGenerator(ResidualNetwork):
             raise ValueError(f'expected noise of shape (B, {self.noise_size}), got {tuple(noise.shape)}')
         y = check_label(label, self.num_classes, noise.shape[0], allow_weights=True)
         h = self.trunk(self.linear(noise).view(noise.shape[0], self.channels[0], 4, 4), y)
-        img = torch.tanh(self.output_conv(F.relu(self.output_bn(h))))
+        img = self._run(self._output, h)
         return dict(fake_img=img, noise_batch=noise, label=label) if return_noise else img
+
+    def _output(self, h: Tensor) -> Tensor:
+        """B×C×S×S features → B×out_channels×S×S image in [-1, 1]."""
+        return torch.tanh(self.output_conv(F.relu(self.output_bn(h))))

@@ -6,6 +6,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from .checkpointing import checkpoint
 from .layers import ResidualControl
 from .self_attention import SelfAttentionBlock
 from .spectral_norm import SNLayers
@@ -142,11 +143,20 @@ class ResidualNetwork(nn.Module):
             (:class:`~.layers.ResidualControl`).
         attention_k: channel reduction k of the attention's queries and keys.
         sn: the network's SN layer factory (the attention convs are SN'd too).
+        with_cp: checkpoint every block and attention block (:mod:`.checkpointing`): less memory, one more
+            forward of them per backward.
     """
 
-    def __init__(self, plans: Sequence[BlockPlan], make_block: Callable[[int, BlockPlan], nn.Module],
-                 attention_at: Sequence[int], attention_variant: str, attention_k: int, sn: SNLayers) -> None:
+    def __init__(self,
+                 plans: Sequence[BlockPlan],
+                 make_block: Callable[[int, BlockPlan], nn.Module],
+                 attention_at: Sequence[int],
+                 attention_variant: str,
+                 attention_k: int,
+                 sn: SNLayers,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = with_cp
         resolutions = [p.resolution for p in plans]
         unknown = set(attention_at) - set(resolutions)
         if unknown:
@@ -168,7 +178,10 @@ class ResidualNetwork(nn.Module):
     def trunk(self, h: Tensor, label: Optional[Tensor]) -> Tensor:
         """Run the blocks (and attention after the chosen ones) on ``h``."""
         for block, key in zip(self.blocks, self.attention_after):
-            h = block(h, label)
+            h = self._run(block, h, label)
             if key is not None:
-                h = self.attention[key](h)
+                h = self._run(self.attention[key], h)
         return h
+
+    def _run(self, module: nn.Module, *args) -> Tensor:
+        return checkpoint(module, *args) if self.with_cp else module(*args)

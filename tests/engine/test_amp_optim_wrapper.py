@@ -38,7 +38,8 @@ def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32
                                 dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
     seen = {}
     conv = model.discriminator.blocks[1].conv1
-    conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype, sn_weight=m.weight.dtype))
+    conv.register_forward_pre_hook(lambda m, i: seen.update(sn_weight=m.weight.dtype))  # after SN's hook
+    conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype))
     before = [p.detach().clone() for p in model.parameters()]
     hub = MessageHub.get_current_instance()
     for i in (0, 1):  # n_dis = 2: iteration 1 updates D and G

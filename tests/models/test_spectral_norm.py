@@ -87,7 +87,9 @@ def test_gradient_penalty_through_the_hook_equals_torch():
 def test_sigma_in_float32_under_bf16_autocast():
     """Under bf16 autocast the normalised weight is float32 (σ in float32); the conv then runs in bf16."""
     layer = SN.conv(4, 4, 3)
+    weights = []
+    layer.register_forward_pre_hook(lambda m, inputs: weights.append(m.weight))  # runs after the SN hook
     with torch.autocast('cpu', dtype=torch.bfloat16):
         y = layer(torch.randn(1, 4, 5, 5))
-    assert layer.weight.dtype == torch.float32 and y.dtype == torch.bfloat16
+    assert weights[0].dtype == torch.float32 and y.dtype == torch.bfloat16
     assert isinstance(SN.pooled_conv(2, 2), PooledConv2d)

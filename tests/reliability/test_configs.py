@@ -122,6 +122,14 @@ def test_dataset_with_other_classes_than_the_model(tmp_path):
         SetupCheckHook().before_train(runner)
 
 
+@pytest.mark.parametrize('names', ['generator', ['discriminator.blocks.0']])
+def test_mmengine_activation_checkpointing_points_to_with_cp(tmp_path, names):
+    runner = tiny_runner(tmp_path)
+    runner.cfg.activation_checkpointing = names
+    with pytest.raises(ValueError, match='model.generator.with_cp=True'):
+        SetupCheckHook().before_train(runner)
+
+
 def test_batch_of_one_with_batchnorm_warns(tmp_path):
     runner = tiny_runner(tmp_path, **{'train_dataloader.batch_size': 1})
     messages = []
