@@ -34,7 +34,7 @@ class SAGAN(BaseConditionalGAN):
             preferred layout; same math). Default by measurement, tools/benchmarks/bench_train.py.
         compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True,
             or a dict of ``torch.compile`` arguments such as ``dict(mode='max-autotune')``. Off by default: on
-            CPU the first steps pay minutes of compilation.
+            CPU the first steps pay minutes of compilation. Not with a network's ``with_cp=True``.
     """
 
     def __init__(self,
@@ -66,6 +66,11 @@ class SAGAN(BaseConditionalGAN):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.to(memory_format=self.memory_format)
         if compile:
+            for network in (self.generator, self.discriminator):
+                if getattr(network, 'with_cp', False):  # dynamo cannot trace a checkpoint's context_fn
+                    raise ValueError(
+                        f'SAGAN: compile=True with {type(network).__name__}(with_cp=True) is not '
+                        'supported by torch.compile; use one or the other')
             for network in (self.generator, self.discriminator):
                 network.compile(**(compile if isinstance(compile, dict) else {}))
 

@@ -102,6 +102,10 @@ def model_cfg(**changes):
         ({
             'discriminator_steps': 1.5
         }, 'discriminator_steps must be an integer >= 1, got 1.5'),
+        ({
+            'compile': True,
+            'discriminator.with_cp': True
+        }, r'compile=True with SAGANDiscriminator\(with_cp=True\)'),
     ])
 def test_model_settings_that_cannot_train(changes, match):
     with pytest.raises(ValueError, match=match):
