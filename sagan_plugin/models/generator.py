@@ -14,7 +14,7 @@ from .spectral_norm import SN_EPS, SNLayers
 
 _UP = partial(Stage, resample=True)
 # Up-blocks with a smaller input keep upsample + conv: at 4×4 and 8×8 inputs with 512-1024 channels the
-# transposed conv is 1.3-9× slower than the conv it replaces; from 16×16 on it is 1.2-4.8× faster (fp32 and
+# transposed conv is 1.3-7× slower than the conv it replaces; from 16×16 on it is 1.1-5.1× faster (fp32 and
 # bf16, tools/benchmarks/bench_upsampled_conv.py).
 UPSAMPLED_CONV_MIN_INPUT = 16
 # BigGAN-PyTorch's G_arch. The first row is the 4×4 map the linear layer makes; each later row an up-block.
