@@ -130,6 +130,12 @@ class Float32SpectralNorm(SpectralNorm):
             return _Normalise.apply(weight, u, v, sigma)
 
 
+def _sum_of_shifts(w: Tensor) -> Tensor:
+    """The k×k kernel ``w`` placed at the four offsets (a, b) ∈ {0, 1}² of a (k+1)×(k+1) kernel, summed."""
+    shifts = ((0, 1, 0, 1), (1, 0, 0, 1), (0, 1, 1, 0), (1, 0, 1, 0))  # F.pad's (left, right, top, bottom)
+    return sum(F.pad(w, shift) for shift in shifts)
+
+
 class PooledConv2d(nn.Conv2d):
     """``avg_pool2d(conv3×3(x), 2)`` computed as one stride-2 4×4 conv: 2.25× fewer FLOPs, same function.
 
@@ -140,9 +146,7 @@ class PooledConv2d(nn.Conv2d):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.weight
-        shifts = ((0, 1, 0, 1), (1, 0, 0, 1), (0, 1, 1, 0), (1, 0, 1, 0))  # W placed at the 4 offsets (a, b)
-        kernel = sum(F.pad(w, shift) for shift in shifts) / 4
+        kernel = _sum_of_shifts(self.weight) / 4
         return F.conv2d(x, kernel, self.bias, stride=2, padding=1)
 
 
@@ -157,9 +161,7 @@ class UpsampledConv2d(nn.Conv2d):
     """
 
     def forward(self, x: Tensor) -> Tensor:
-        w = self.weight.flip(2, 3).transpose(0, 1)
-        shifts = ((0, 1, 0, 1), (1, 0, 0, 1), (0, 1, 1, 0), (1, 0, 1, 0))
-        kernel = sum(F.pad(w, shift) for shift in shifts)
+        kernel = _sum_of_shifts(self.weight.flip(2, 3).transpose(0, 1))
         return F.conv_transpose2d(x, kernel, self.bias, stride=2, padding=1)
 
 
