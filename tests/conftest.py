@@ -1,14 +1,24 @@
 import logging
 import os.path as osp
 import socket
+import uuid
 
 import pytest
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
 
 import sagan_plugin  # noqa: F401  (registers our types)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def build_runner(cfg) -> Runner:
+    """``Runner.from_cfg`` with an experiment name of its own. MMEngine names a run ``<config>_<timestamp>``
+    to the second and reuses the logger and visualizer of that name, so two runs of one config started within
+    a second in this process would write the second's logs and figures into the first's work_dir."""
+    cfg.experiment_name = f'{osp.splitext(osp.basename(cfg.filename))[0]}_{uuid.uuid4().hex[:12]}'
+    return Runner.from_cfg(cfg)
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from sagan_plugin.datasets.fashion_mnist import CLASSES
-from tests.conftest import REPO
+from tests.conftest import REPO, build_runner
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 
@@ -34,6 +34,6 @@ def train_tiny(work_dir, iters: int = 2, hooks: Sequence[dict] = (), **cfg_optio
     cfg = Config.fromfile(TINY)
     cfg.merge_from_dict(dict(work_dir=str(work_dir), **{'train_cfg.max_iters': iters}, **cfg_options))
     cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + list(hooks)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     return runner

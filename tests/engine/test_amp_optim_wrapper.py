@@ -7,11 +7,10 @@ from mmengine import MessageHub
 from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import build_optim_wrapper
-from mmengine.runner import Runner
 
 from sagan_plugin.engine.amp_optim_wrapper import AmpOptimWrapper
 from sagan_plugin.registry import MODELS, OPTIM_WRAPPERS
-from tests.conftest import REPO
+from tests.conftest import REPO, build_runner
 from tests.models.test_sagan import TINY, batch  # noqa: F401  (the fixture: six real Fashion-MNIST images)
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU path')
@@ -56,7 +55,7 @@ def test_runner_trains_and_resumes_with_amp_on_cpu(tmp_path):
     cfg = Config.fromfile(f'{REPO}/tests/data/tiny_demo.py')
     cfg.work_dir, cfg.optim_wrapper.type = str(tmp_path), 'AmpOptimWrapper'
     cfg.train_cfg.max_iters = 2
-    Runner.from_cfg(cfg).train()
+    build_runner(cfg).train()
     checkpoint = torch.load(tmp_path / 'iter_2.pth', weights_only=True)
     assert set(checkpoint['optimizer']['generator']) >= {'state', 'param_groups', 'loss_scaler'}
 

@@ -12,6 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from sagan_plugin.apis import figure_size
 from sagan_plugin.registry import HOOKS
 from tests.apis.checkpoints import train_tiny
+from tests.conftest import build_runner
 
 HOOK = dict(type='AttentionVisualizationHook', interval=3, num_images=2, num_queries=2, panel_size=48)
 BACKENDS = [dict(type='VisBackend'), dict(type='TensorboardVisBackend')]
@@ -75,7 +76,6 @@ def test_bad_layer_is_reported_before_training(tmp_path):
 def test_the_residual_control_logs_gamma_and_draws_no_figure(tmp_path):
     """The ablation's control arm: gamma in the log, no attention map to draw, training unaffected."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
 
     from tests.conftest import REPO
     cfg = Config.fromfile(f'{REPO}/tests/data/tiny_demo.py')
@@ -83,7 +83,7 @@ def test_the_residual_control_logs_gamma_and_draws_no_figure(tmp_path):
     cfg.model.generator.attention_variant = cfg.model.discriminator.attention_variant = 'residual'
     cfg.train_cfg.max_iters = 2
     cfg.custom_hooks = [dict(type='AttentionVisualizationHook', interval=1)]
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     assert {'train/gamma/generator.16', 'train/gamma/discriminator.16'} <= set(runner.message_hub.log_scalars)
     assert not list(tmp_path.glob('*/vis_data/vis_image/attention_*.png'))

@@ -6,9 +6,8 @@ import pickle
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from tests.conftest import REPO
+from tests.conftest import REPO, build_runner
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 
@@ -18,7 +17,7 @@ def run(work_dir, resume_from=None):
     cfg.work_dir = str(work_dir)
     if resume_from:
         cfg.resume, cfg.load_from = True, str(resume_from)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     return runner
 

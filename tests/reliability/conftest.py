@@ -8,7 +8,7 @@ import foolbox
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tests.conftest import REPO
+from tests.conftest import REPO, build_runner
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 FOOLBOX_JPEGS = sorted(glob.glob(osp.join(osp.dirname(foolbox.__file__), 'data', 'imagenet_*.jpg')))
@@ -24,7 +24,7 @@ def tiny_runner(work_dir, resume_from=None, resume=False, **overrides) -> Runner
         cfg[key] = overrides[key]
     cfg.work_dir = str(work_dir)
     cfg.resume, cfg.load_from = resume or resume_from is not None, resume_from and str(resume_from)
-    return Runner.from_cfg(cfg)
+    return build_runner(cfg)
 
 
 def make_imagenet(root, num_images: int = 20) -> str:

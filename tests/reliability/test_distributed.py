@@ -9,10 +9,9 @@ import time
 
 import pytest
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from sagan_plugin.engine.checkpoint_files import read_last_checkpoint, verify_checkpoint
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, build_runner, free_port
 from tests.reliability.conftest import TINY, make_imagenet
 
 # The ImageNet config at a size two CPU processes train in seconds: the same 128x128 networks with
@@ -123,4 +122,4 @@ def test_killed_worker_ends_the_job_and_resume_continues(tmp_path):
     # a checkpoint of a distributed run loads strictly into a single-process model (tools/test.py)
     cfg = Config.fromfile(TINY)
     cfg.work_dir = str(tmp_path / 'single')
-    Runner.from_cfg(cfg).load_checkpoint(str(tmp_path / f'iter_{step + 2}.pth'), strict=True)
+    build_runner(cfg).load_checkpoint(str(tmp_path / f'iter_{step + 2}.pth'), strict=True)
