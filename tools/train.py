@@ -27,7 +27,8 @@ def parse_args() -> argparse.Namespace:
         const='auto',
         default=None,
         help='resume from the latest good checkpoint in work_dir, or from the given checkpoint')
-    parser.add_argument('--amp', action='store_true', help='mixed precision (AmpOptimWrapper for G and D)')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed precision: bfloat16 autocast (AmpOptimWrapper for G and D)')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -66,9 +67,9 @@ def main() -> None:
         set_resume(cfg, args.resume)
     if args.auto_scale_lr:
         set_auto_scale_lr(cfg)
-    if args.amp:
+    if args.amp:  # bf16 on CPU and GPU: fp32's exponent range, so SN and the hinge loss need no loss scale
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        cfg.optim_wrapper.setdefault('dtype', 'bfloat16')  # a config's dtype='float16' (pre-Ampere GPUs) wins
     Runner.from_cfg(cfg).train()
 
 

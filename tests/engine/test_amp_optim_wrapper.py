@@ -51,9 +51,10 @@ def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32
 
 
 def test_runner_trains_and_resumes_with_amp_on_cpu(tmp_path):
-    """What tools/train.py --amp sets (optim_wrapper.type='AmpOptimWrapper') through MMEngine's Runner."""
+    """What tools/train.py --amp sets (an AmpOptimWrapper in bfloat16) through MMEngine's Runner."""
     cfg = Config.fromfile(f'{REPO}/tests/data/tiny_demo.py')
-    cfg.work_dir, cfg.optim_wrapper.type = str(tmp_path), 'AmpOptimWrapper'
+    cfg.work_dir = str(tmp_path)
+    cfg.optim_wrapper.update(type='AmpOptimWrapper', dtype='bfloat16')
     cfg.train_cfg.max_iters = 2
     build_runner(cfg).train()
     checkpoint = torch.load(tmp_path / 'iter_2.pth', weights_only=True)

@@ -16,20 +16,20 @@ NETWORKS = {  # name -> (config, input maker); attention at 16 px, conditional, 
 }
 
 
-def pair(name: str):
+def pair(name: str, device: str = 'cpu'):
     """The network without and with ``with_cp``, same weights and buffers, and one input batch."""
     cfg, make_input = NETWORKS[name]
     torch.manual_seed(0)
-    plain = MODELS.build(cfg)
-    checkpointed = MODELS.build(dict(cfg, with_cp=True))
+    plain = MODELS.build(cfg).to(device)
+    checkpointed = MODELS.build(dict(cfg, with_cp=True)).to(device)
     checkpointed.load_state_dict(plain.state_dict())
     label = torch.tensor([0, 1, 2, 3, 9, 9])
-    return plain, checkpointed, (*make_input(), label)
+    return plain, checkpointed, tuple(x.to(device) for x in (*make_input(), label))
 
 
 def forward_backward(network: nn.Module, inputs, dtype=None) -> torch.Tensor:
     """Two training forwards (the GAN pattern: u, v update twice) and one backward of the second."""
-    with torch.autocast('cpu', dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with torch.autocast(inputs[0].device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
         network(*inputs)
         out = network(*inputs)
     (out.float()**2).mean().backward()

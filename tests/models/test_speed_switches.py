@@ -18,14 +18,17 @@ SWITCHES = {
     'channels_last': (dict(channels_last=False), dict(channels_last=True)),
     'with_cp': (dict(generator=dict(with_cp=False), discriminator=dict(with_cp=False)),
                 dict(generator=dict(with_cp=True), discriminator=dict(with_cp=True))),
+    # aot_eager: dynamo's graph capture and AOT autograd, the parts that can change the math, without the
+    # minutes inductor's C++ code generation takes on CPU; tests/engine/test_cuda.py compiles with inductor
+    'compile': (dict(compile=False), dict(compile=dict(backend='aot_eager'))),
 }
 
 
-def train(cfg: dict, data: dict):
+def train(cfg: dict, data: dict, device: str = 'cpu'):
     """Two iterations (n_dis = 1: D then G each) from the same weights and random streams (the switches do not
     change how many random numbers building the model draws)."""
     torch.manual_seed(0)
-    model = MODELS.build(cfg)
+    model = MODELS.build(cfg).to(device)
     # The model switch is under test; fused Adam has its own equality test (test_ttur_optim_wrapper_...)
     optim = build_optim_wrapper(model, dict(constructor='TTUROptimWrapperConstructor', fused=False))
     grads = []
@@ -44,7 +47,7 @@ def merged(changes: dict) -> dict:
     cfg = copy.deepcopy(TINY)
     cfg['discriminator_steps'] = 1
     for key, value in changes.items():
-        cfg[key] = {**cfg[key], **value} if isinstance(value, dict) else value
+        cfg[key] = {**cfg[key], **value} if key in ('generator', 'discriminator') else value
     return cfg
 
 

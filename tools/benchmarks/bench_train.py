@@ -48,6 +48,7 @@ MMAGIC_CONFIG = {
     32: 'sagan_woReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py',
     128: 'sagan_woReLUinplace_Glr1e-4_Dlr4e-4_ndisc1-4xb64_imagenet1k-128x128.py'
 }
+PEAK_SIZE = dict(cpu=4096, cuda=8192)  # matrix side for the peak: 4096² takes a fraction of a ms on a GPU
 OUR_CONFIG = {32: 'configs/sagan_mmagic_cifar10_32.py', 128: 'configs/sagan_mmagic_imagenet128.py'}
 
 
@@ -181,13 +182,18 @@ class Side:
 
     def flops_per_image(self) -> float:
         from torch.utils.flop_counter import FlopCounterMode
-        with FlopCounterMode(display=False) as counter:
+
+        # eager: the same math, and a compiled graph would hide its ops from the counter
+        with torch.compiler.set_stance('force_eager'), FlopCounterMode(display=False) as counter:
             self.step()
         return counter.get_total_flops() / self.args.batch
 
 
-def matmul_peak(device: str, dtype: torch.dtype, size: int = 4096, repeats: int = 4) -> float:
-    """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak."""
+def matmul_peak(device: str, dtype: torch.dtype, repeats: int = 4) -> float:
+    """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak. On CUDA fp32 is
+    TF32's, as cuDNN runs fp32 convs by default."""
+    size = PEAK_SIZE[device]
+    torch.backends.cuda.matmul.allow_tf32 = True
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     best = float('inf')
     for _ in range(repeats + 1):
@@ -198,6 +204,7 @@ def matmul_peak(device: str, dtype: torch.dtype, size: int = 4096, repeats: int 
         if device == 'cuda':
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
+    torch.backends.cuda.matmul.allow_tf32 = False
     return 2 * size**3 / best
 
 
@@ -262,8 +269,9 @@ def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
         print(f'| {name} | {r["params"][0]:.2f} / {r["params"][1]:.2f} | {r["img_s"]:.2f} | {r["sec"]:.3f} | '
               f'{r["D step"]:.3f} | {r["G step"]:.3f} | {r["g_fwd"]:.3f} | {r["gflop_img"]:.2f} | '
               f'{100 * r["mfu"]:.1f}% | {r["mem_gb"]:.2f} |')
-    print(f'matrix-product peak (4096², {args.device}): fp32 {peak_rates["fp32"] / 1e9:.0f} GFLOP/s, '
-          f'bf16 {peak_rates["bf16"] / 1e9:.0f} GFLOP/s; MFU uses the {args.precision} peak')
+    rates = ', '.join(f'{p} {peak_rates[p] / 1e9:.0f} GFLOP/s' for p in ('fp32', 'bf16'))
+    print(f'matrix-product peak ({PEAK_SIZE[args.device]}², {args.device}): {rates}; MFU uses the '
+          f'{args.precision} peak')
     speedup = rows['ours']['img_s'] / rows['mmagic']['img_s']
     print(f'speedup_vs_mmagic={speedup:.2f} memory_ratio_vs_mmagic={peaks["ours"] / peaks["mmagic"]:.2f}')
 
@@ -271,6 +279,8 @@ def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == 'cuda':
+        torch.backends.cudnn.benchmark = True  # as both sides' training configs (env_cfg.cudnn_benchmark)
     if args.keep_freed_memory:
         keep_freed_memory()
     if args.memory_probe:
