@@ -47,7 +47,9 @@ class ConditionalBatchNorm2d(nn.Module):
         out = self.bn(x)
         if self.num_classes == 0:
             return out
-        gain, bias = (self._embed(table, label)[:, :, None, None] for table in (self.gain, self.bias))
+        # In BN's output dtype: under bf16 autocast an fp32 gain would promote the whole map to fp32, for the
+        # next conv to cast back (15% of a CPU bf16 step at 32², and twice the memory kept for backward).
+        gain, bias = (self._embed(t, label)[:, :, None, None].to(out.dtype) for t in (self.gain, self.bias))
         return torch.addcmul(bias, out, 1 + gain)
 
     def _embed(self, table: nn.Module, label: Tensor) -> Tensor:

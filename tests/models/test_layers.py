@@ -62,6 +62,16 @@ def test_conditional_bn_applies_per_class_gain_and_bias(sn):
     assert not torch.allclose(out[0], cbn(x, torch.tensor([1, 2]))[0])
 
 
+def test_conditional_bn_keeps_the_autocast_dtype():
+    """Under bf16 autocast BN gives bf16; an fp32 class gain would promote the whole map to fp32, for the next
+    conv to cast back (a full-size copy each way) and for backward to keep at twice the size."""
+    cbn = ConditionalBatchNorm2d(4, NUM_CLASSES)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        x = F.conv2d(torch.randn(2, 4, 3, 3), torch.randn(4, 4, 1, 1))
+        assert cbn(x, LABEL).dtype == torch.bfloat16
+    assert cbn(x.float(), LABEL).dtype == torch.float32
+
+
 @pytest.mark.parametrize('num_classes', (0, NUM_CLASSES))
 def test_up_block_matches_upsample_then_conv_shortcut(num_classes):
     """Same function as the brief's ordering: upsample first, then 1×1-conv the shortcut."""
