@@ -31,19 +31,26 @@ def test_float16_on_cpu_is_a_clear_error():
             dict(type='AmpOptimWrapper', dtype='float16', optimizer=torch.optim.SGD([torch.zeros(1)], lr=1)))
 
 
-def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32(batch):  # noqa: F811
-    model = MODELS.build(copy.deepcopy(TINY))
-    optim = build_optim_wrapper(model,
-                                dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
+def amp_steps(model, optim, data: dict, iterations: int):
+    """``iterations`` training iterations (n_dis = 2: odd ones update G too). Returns the dtypes seen at one D
+    conv (the SN weight it receives, its output), the weights before, and the last iteration's logs."""
     seen = {}
     conv = model.discriminator.blocks[1].conv1
     conv.register_forward_pre_hook(lambda m, i: seen.update(sn_weight=m.weight.dtype))  # after SN's hook
     conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype))
     before = [p.detach().clone() for p in model.parameters()]
     hub = MessageHub.get_current_instance()
-    for i in (0, 1):  # n_dis = 2: iteration 1 updates D and G
+    for i in range(iterations):
         hub.update_info('iter', i)
-        logs = model.train_step(batch, optim)
+        logs = model.train_step(data, optim)
+    return seen, before, logs
+
+
+def test_a_bf16_training_step_runs_convs_in_bf16_and_keeps_sn_and_losses_in_fp32(batch):  # noqa: F811
+    model = MODELS.build(copy.deepcopy(TINY))
+    optim = build_optim_wrapper(model,
+                                dict(constructor='TTUROptimWrapperConstructor', type='AmpOptimWrapper'))
+    seen, before, logs = amp_steps(model, optim, batch, iterations=2)
     assert seen == dict(conv_out=torch.bfloat16, sn_weight=torch.float32)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in logs.values())
     assert all(p.dtype == torch.float32 for p in model.parameters())  # the master weights stay fp32

@@ -5,13 +5,13 @@ import copy
 
 import pytest
 import torch
-from mmengine import MessageHub
 from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import build_optim_wrapper
 
 from sagan_plugin.registry import MODELS
 from tests.conftest import REPO, build_runner
+from tests.engine.test_amp_optim_wrapper import amp_steps
 from tests.models import test_checkpointing, test_speed_switches
 from tests.models.test_sagan import TINY, batch  # noqa: F401  (the fixture: six real Fashion-MNIST images)
 
@@ -38,15 +38,7 @@ def test_amp_steps_run_convs_in_low_precision_and_keep_sn_and_losses_in_fp32(bat
     assert all(
         type(w) is not MMEngineAmpOptimWrapper and isinstance(w, MMEngineAmpOptimWrapper)
         for w in optim.values())  # ours, which is MMEngine's on CUDA (with its dynamic loss scaler)
-    seen = {}
-    conv = model.discriminator.blocks[1].conv1
-    conv.register_forward_pre_hook(lambda m, i: seen.update(sn_weight=m.weight.dtype))  # after SN's hook
-    conv.register_forward_hook(lambda m, i, o: seen.update(conv_out=o.dtype))
-    before = [p.detach().clone() for p in model.parameters()]
-    hub = MessageHub.get_current_instance()
-    for i in range(4):  # n_dis = 2: iterations 1 and 3 update G
-        hub.update_info('iter', i)
-        logs = model.train_step(batch, optim)
+    seen, before, logs = amp_steps(model, optim, batch, iterations=4)
     assert seen == dict(conv_out=dtype, sn_weight=torch.float32)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in logs.values())
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
