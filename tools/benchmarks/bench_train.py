@@ -192,7 +192,7 @@ class Side:
 def matmul_peak(device: str, dtype: torch.dtype, repeats: int = 4) -> float:
     """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak. On CUDA fp32 is
     TF32's, as cuDNN runs fp32 convs by default."""
-    size = PEAK_SIZE[device]
+    size, allow_tf32 = PEAK_SIZE[device], torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = True
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
     best = float('inf')
@@ -204,7 +204,7 @@ def matmul_peak(device: str, dtype: torch.dtype, repeats: int = 4) -> float:
         if device == 'cuda':
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
-    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     return 2 * size**3 / best
 
 
