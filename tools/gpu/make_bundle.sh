@@ -2,7 +2,8 @@
 # Builds, here, what a lent GPU machine needs to run the CUDA tests and tools/benchmarks/bench_train.py:
 # .gpu_bundle/ (git-ignored through .git/info/exclude), which `run` carries (64 MiB with the working tree).
 # That machine (../shared/ENVIRONMENT.md, last section) has Python 3.12, torch 2.11.0+cu130, numpy 2 and no
-# package registry. Then, on the device tool: run(command='bash tools/gpu/run.sh', carry=['.gpu_bundle']).
+# package registry. Then, on the device tool: run(command='bash tools/gpu/run.sh STEP…', carry=['.gpu_bundle'])
+# (run.sh's header lists the steps).
 #
 #   PYTHON312=~/.pyenv/versions/3.12.1/bin/python bash tools/gpu/make_bundle.sh    # ~12 min once (mmcv); 27 MB
 set -euo pipefail
