@@ -31,7 +31,8 @@ class SAGAN(BaseConditionalGAN):
         num_classes: number of classes; 0 or None for an unconditional GAN; None takes the networks'.
         ema_config: e.g. ``dict(type='DecayEMA', decay=0.9999, start_iter=20000)``; None for no EMA.
         channels_last: keep G, D and the real images in channels-last memory format (oneDNN's and cuDNN's
-            preferred layout; same math). Default by measurement, tools/benchmarks/bench_train.py.
+            preferred layout; same math). On by measurement (tools/benchmarks/bench_train.py): never slower
+            on CPU, up to 1.28x faster in bf16 and 15-20% less step memory at 128x128.
         compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True,
             or a dict of ``torch.compile`` arguments such as ``dict(mode='max-autotune')``. Off by default: on
             CPU the first steps pay minutes of compilation. Not with a network's ``with_cp=True``.
@@ -47,7 +48,7 @@ class SAGAN(BaseConditionalGAN):
                  noise_size: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  ema_config: Optional[dict] = None,
-                 channels_last: bool = False,
+                 channels_last: bool = True,
                  compile: Union[bool, dict] = False):
         steps = dict(discriminator_steps=discriminator_steps, generator_steps=generator_steps)
         for name, value in steps.items():  # mmagic fails on 0 only later (ZeroDivisionError, IndexError)

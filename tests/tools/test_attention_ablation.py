@@ -2,6 +2,7 @@
 and a second invocation repeats nothing."""
 import csv
 import json
+import os.path as osp
 import subprocess
 import sys
 
@@ -54,3 +55,14 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
     assert third.returncode == 0, third.stderr[-2000:]
     assert list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv'))) == rows
     assert 'gamma.png kept' in third.stdout
+
+
+def test_summary_takes_each_finished_runs_best_and_last_evaluation():
+    sys.path.insert(0, osp.join(REPO, 'tools', 'experiments'))
+    from attention_ablation import by_arm
+    rows = [
+        dict(arm='none', seed=0, iter=2, fid=10.0, kid=0.3, finished=True),
+        dict(arm='none', seed=0, iter=4, fid=12.0, kid=0.2, finished=True),
+        dict(arm='none', seed=1, iter=2, fid=5.0, kid=0.1, finished=False),  # still training: left out
+    ]
+    assert by_arm(rows) == {'none': [dict(best_fid=10.0, best_kid=0.2, fid=12.0, kid=0.2)]}

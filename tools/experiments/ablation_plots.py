@@ -23,8 +23,7 @@ def plot_fid(rows: list, path: str) -> None:
             iters, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
             color=line.get_color(),
             alpha=0.15)
-    ax.set(
-        xlabel='iteration', ylabel='FID (1k samples vs 1k test images)', title='FID, mean ± std over seeds')
+    ax.set(xlabel='iteration', ylabel='FID (EMA samples vs test images)', title='FID, mean ± std over seeds')
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path)

@@ -7,12 +7,12 @@ Arms (configs/sagan/ablation/): no attention; self-attention after the 8, 16 and
 then a parameter-matched local residual block in the attention slot at the best attention position (the
 paper's control).
 Each arm trains with every seed through the normal Runner (tools/train.py) and is evaluated by the config's
-offline FID/KID (EMA generator, 1,000 samples against 1,000 test images) every ``val_interval``.
+offline FID/KID (EMA generator, 1,000 samples against the 10,000 test images) every ``val_interval``.
 
 Resumable: a finished run (``result.json`` in its folder) is not repeated; an unfinished one continues with
 ``--resume`` from its last checkpoint. Writes ``ablation.csv`` (every evaluation of every run), ``summary.md``
-(final FID/KID per arm, mean ± std over seeds), ``fid.png`` (FID against iterations, mean ± std) and
-``gamma.png`` (γ of every attention layer against iterations) into ``--out``.
+(per arm, mean ± std over seeds of each run's best and final FID/KID), ``fid.png`` (FID against iterations,
+mean ± std) and ``gamma.png`` (γ of every attention layer against iterations) into ``--out``.
 """
 import argparse
 import csv
@@ -148,21 +148,28 @@ def all_results(args) -> list:
     return recorded_rows(args, {(r['arm'], r['seed']) for r in rows}) + rows
 
 
-def final_by_arm(rows) -> dict:
-    """arm -> list of (fid, kid) of its finished runs' last evaluations."""
-    last = {}
+def by_arm(rows) -> dict:
+    """arm -> one dict per finished run: ``best_fid``/``best_kid`` (the lowest of its evaluations, as the
+    paper's Table 1 reports each run's best) and ``fid``/``kid`` (its last evaluation)."""
+    runs = defaultdict(list)
     for row in rows:
-        if row['finished'] and row['iter'] >= last.get((row['arm'], row['seed']), {}).get('iter', -1):
-            last[(row['arm'], row['seed'])] = row
+        if row['finished']:
+            runs[(row['arm'], row['seed'])].append(row)
     out = defaultdict(list)
-    for (arm, _), row in sorted(last.items()):
-        out[arm].append((row['fid'], row['kid']))
+    for (arm, _), evaluations in sorted(runs.items()):
+        last = max(evaluations, key=lambda r: r['iter'])
+        out[arm].append(
+            dict(
+                best_fid=min(r['fid'] for r in evaluations),
+                best_kid=min(r['kid'] for r in evaluations),
+                fid=last['fid'],
+                kid=last['kid']))
     return dict(out)
 
 
 def best_attention_position(args) -> int:
-    finals = final_by_arm(all_results(args))
-    fids = {arm: statistics.mean(f for f, _ in finals[arm]) for arm in ATTENTION_ARMS[1:] if arm in finals}
+    runs = by_arm(all_results(args))
+    fids = {a: statistics.mean(r['best_fid'] for r in runs[a]) for a in ATTENTION_ARMS[1:] if a in runs}
     return int(min(fids, key=fids.get).split('_')[1])
 
 
@@ -178,15 +185,16 @@ def report(args) -> None:
         writer = csv.DictWriter(f, fieldnames=['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
         writer.writeheader()
         writer.writerows(rows)
-    finals = final_by_arm(rows)
+    runs = by_arm(rows)
     lines = [
-        '| arm | runs | FID (mean ± std) | KID ×1000 (mean ± std) | paper, ImageNet-128 FID / IS |',
-        '|---|---|---|---|---|'
+        '| arm | runs | FID, best of each run | KID ×1000, best | FID, final | KID ×1000, final | '
+        'paper, ImageNet-128 FID / IS (best) |', '|---|---|---|---|---|---|---|'
     ]
-    for arm in sorted(finals, key=lambda a: (a.startswith('residual'), a != 'no_attention', len(a), a)):
-        fid, kid = zip(*finals[arm])
-        lines.append(f'| {arm} | {len(fid)} | {mean_std(fid)} | {mean_std([1000 * k for k in kid])} | '
-                     f'{PAPER.get(arm, "-")} |')
+    for arm in sorted(runs, key=lambda a: (a.startswith('residual'), a != 'no_attention', len(a), a)):
+        column = {key: [r[key] * (1000 if 'kid' in key else 1) for r in runs[arm]] for key in runs[arm][0]}
+        lines.append(f'| {arm} | {len(runs[arm])} | ' +
+                     ' | '.join(mean_std(column[key]) for key in ('best_fid', 'best_kid', 'fid', 'kid')) +
+                     f' | {PAPER.get(arm, "-")} |')
     with open(osp.join(args.out, 'summary.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))

@@ -4,7 +4,8 @@
 # $OUT/run.log:
 #   tests              tests/engine/test_cuda.py                                       (> 150 s on an H200)
 #   bench:P            bench_train.py --res 128 --batch 64 --rounds 2, ours in P = fp32 | bf16     (~160 s)
-#   bench:P:compile    the same with --compile (inductor)                 (crashed at 128² on 2026-12-04)
+#   bench:P:compile    the same with --compile (inductor), compiling in-process: its compile workers
+#                      crashed at 128² on 2026-12-04 ("A compilation subprocess exited unexpectedly")
 #   profile:P          profile_step.py at the same size and precision
 # The install takes ~30 s and the machine's start ~30 s; a session's lease is 15 minutes in all, so pick:
 #   run(command='bash tools/gpu/run.sh tests bench:fp32 profile:bf16', carry=['.gpu_bundle'], timeout_s=600)
@@ -30,8 +31,9 @@ for step in "$@"; do
   IFS=: read -r what precision compile <<<"$step"
   case "$what" in
     tests) timeout 240 python3 -m pytest -q -p no:cacheprovider -rA --tb=short tests/engine/test_cuda.py ;;
-    bench) timeout 240 python3 tools/benchmarks/bench_train.py "${size[@]}" --rounds 2 \
-      --precision "$precision" ${compile:+--compile} | grep -v ' - mmengine - INFO - ' ;;
+    bench) timeout 240 env ${compile:+TORCHINDUCTOR_COMPILE_THREADS=1} \
+      python3 tools/benchmarks/bench_train.py "${size[@]}" --rounds 2 --precision "$precision" \
+      ${compile:+--compile} | grep -v ' - mmengine - INFO - ' ;;
     profile) timeout 120 python3 tools/benchmarks/profile_step.py "${size[@]}" --precision "$precision" ;;
     *) echo "unknown step $step" ;;
   esac

@@ -22,10 +22,15 @@ model = dict(
         attention_variant='paper'),
     ema_config=dict(type='DecayEMA', decay=0.995, start_iter=500))  # EMA over ~200 steps, evaluated
 
-optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR 1:4, as the demo
+optim_wrapper = dict(
+    generator_lr=2e-4,  # TTUR 1:4, as the demo
+    discriminator_lr=8e-4,
+    type='AmpOptimWrapper',  # bf16 autocast (= tools/train.py --amp): 1.26x faster here; the demo's FID in
+    dtype='bfloat16')  # bf16 lay inside fp32's seed spread (README, Performance)
 
-# On 2 CPU cores (2 runs at once, one core each): ~0.3 s per iteration, ~3 min per evaluation, ~16 min a run.
-train_cfg = dict(max_iters=2000, val_interval=1000)  # FID/KID at 1000 and 2000 iterations
+# 2 runs at once on 2 CPU cores (one core each): 0.17 s/iteration without attention, 0.27 with it at 16 px,
+# 0.9 at 32 px (the N x N softmax at head width 2); ~1.5 min per evaluation. Why 12,000: the README.
+train_cfg = dict(max_iters=12000, val_interval=2000)  # FID/KID every 2,000 iterations (the curves)
 default_hooks = dict(
     logger=dict(interval=100), checkpoint=dict(interval=500,
                                                max_keep_ckpts=1))  # resumable, losing at most 500 iterations
@@ -33,13 +38,13 @@ custom_hooks = [  # gamma of every attention layer at every log line (the curves
     dict(type='AttentionVisualizationHook', interval=2000, num_images=4, num_queries=3)
 ]
 
-# FID and KID of the EMA generator against the first 1,000 test images (the demo's cached statistics).
+# FID and KID of the EMA generator against all 10,000 test images (statistics cached once, ~10 min).
 ablation_metric = dict(
     type='OfflineFID',
     prefix='FID',
     fake_nums=1000,  # generated images per evaluation (FID is biased by N: compare equal N only)
-    real_nums=1000,  # equal N on both sides; the whole split (-1) costs 10 more minutes of Inception once
-    inception_pkl='work_dirs/cache/fashion_mnist_test_first1000_tf2015_inception.pkl',
+    real_nums=-1,  # the whole test split
+    inception_pkl='work_dirs/cache/fashion_mnist_test_all_tf2015_inception.pkl',
     kid=dict(subsets=100, subset_size=500),  # torch-fidelity's KID with subsets of 500 < 1000 samples
     sample_model='ema')
 val_evaluator = dict(type='Evaluator', metrics=[ablation_metric])
