@@ -191,10 +191,11 @@ def report(args) -> None:
         'paper, ImageNet-128 FID / IS (best) |', '|---|---|---|---|---|---|---|'
     ]
     for arm in sorted(runs, key=lambda a: (a.startswith('residual'), a != 'no_attention', len(a), a)):
-        column = {key: [r[key] * (1000 if 'kid' in key else 1) for r in runs[arm]] for key in runs[arm][0]}
-        lines.append(f'| {arm} | {len(runs[arm])} | ' +
-                     ' | '.join(mean_std(column[key]) for key in ('best_fid', 'best_kid', 'fid', 'kid')) +
-                     f' | {PAPER.get(arm, "-")} |')
+        cells = [
+            mean_std([r[key] * (1000 if 'kid' in key else 1) for r in runs[arm]])
+            for key in ('best_fid', 'best_kid', 'fid', 'kid')
+        ]
+        lines.append(f'| {arm} | {len(runs[arm])} | {" | ".join(cells)} | {PAPER.get(arm, "-")} |')
     with open(osp.join(args.out, 'summary.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
