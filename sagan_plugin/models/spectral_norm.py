@@ -75,13 +75,26 @@ def _release_weight(module: nn.Module, inputs, output) -> None:
         module.weight = None
 
 
+def _is_channels_last(weight: Tensor) -> bool:
+    """A conv weight stored channels-last (O, kh, kw, I in memory), as with ``SAGAN(channels_last=True)``."""
+    return weight.dim() == 4 and not weight.is_contiguous() and weight.is_contiguous(
+        memory_format=torch.channels_last)
+
+
+def _as_matrix(weight: Tensor, channels_last: bool) -> Tensor:
+    """``weight`` as an O×n matrix view, columns in memory order: no copy (reshaping a channels-last weight
+    the usual way is a transposing copy, ~20 ms for a 1024×1024×3×3 conv on a CPU)."""
+    return (weight.permute(0, 2, 3, 1) if channels_last else weight).reshape(weight.shape[0], -1)
+
+
 class _Normalise(torch.autograd.Function):
     """``W / σ`` with ``σ = uᵀ W v`` (u, v constants of this forward), differentiated in three weight passes.
 
     Autograd of torch's ``weight / torch.dot(u, torch.mv(W, v))`` makes about seven passes over the weight
     (divide, negate, multiply, sum, outer product, accumulate); on D's and G's 1024×1024×3×3 convs these
     memory-bound passes took ~30% of a bf16 step at 128² (tools/benchmarks/bench_train.py). Analytically
-    ``∂L/∂W = (G - ⟨G, W⟩/σ · u vᵀ) / σ`` for the incoming gradient G: one dot product, one rank-1 update.
+    ``∂L/∂W = (G - ⟨G, W⟩/σ · u vᵀ) / σ`` for the incoming gradient G: one dot product, one rank-1 update,
+    each in the weight's memory layout (channels-last or not), so the gradient needs no transposing copy.
     """
 
     @staticmethod
@@ -92,9 +105,15 @@ class _Normalise(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor):
         weight, u, v, sigma = ctx.saved_tensors
-        c = torch.dot(grad.reshape(-1), weight.reshape(-1)) / sigma  # ⟨G, W⟩ / σ
-        grad_weight = torch.addr(grad.reshape(u.numel(), -1), u * -c, v).div_(sigma)
-        return grad_weight.view_as(grad), None, None, None
+        channels_last = _is_channels_last(weight)
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        grad = grad.contiguous(memory_format=layout)  # the weight's layout (a no-op for our networks)
+        g, w = (_as_matrix(t, channels_last).view(-1) for t in (grad, weight))
+        c = torch.dot(g, w) / sigma  # ⟨G, W⟩ / σ
+        ones = [1] * (weight.dim() - 1)
+        # broadcast in the weight's own shape: the result keeps grad's (= the weight's) layout
+        grad_weight = torch.addcmul(grad, (u * -c).view(-1, *ones), v.view(1, *weight.shape[1:]))
+        return grad_weight.div_(sigma), None, None, None
 
 
 class Float32SpectralNorm(SpectralNorm):
@@ -102,10 +121,10 @@ class Float32SpectralNorm(SpectralNorm):
 
     CUDA autocast runs ``mv`` in half precision, which would put σ — a product over every weight — in
     bf16/fp16; the normalised weight is still cast to the autocast dtype by the layer that uses it. The
-    power iteration is torch's (same u, v updates, same σ); the division is :class:`_Normalise`, whose
-    gradient equals autograd's to float rounding (tests/models/test_spectral_norm.py). A checkpointed
-    forward re-run in backward (:mod:`.checkpointing`) reuses this step's u and v: the same W/σ, no second
-    update.
+    power iteration is torch's (same u, v updates, same σ) on the weight as it lies in memory (u and v keep
+    torch's order); the division is :class:`_Normalise`, whose gradient equals autograd's to float rounding
+    (tests/models/test_spectral_norm.py). A checkpointed forward re-run in backward (:mod:`.checkpointing`)
+    reuses this step's u and v: the same W/σ, no second update.
     """
 
     def compute_weight(self, module: nn.Module, do_power_iteration: bool) -> Tensor:
@@ -114,19 +133,25 @@ class Float32SpectralNorm(SpectralNorm):
             return super().compute_weight(module, do_power_iteration)
         with torch.autocast(device_type=weight.device.type, enabled=False):
             u, v = getattr(module, self.name + '_u'), getattr(module, self.name + '_v')
-            weight_mat = weight.detach().reshape(weight.shape[0], -1)
+            channels_last = _is_channels_last(weight)
+            weight_mat = _as_matrix(weight.detach(), channels_last)
             with torch.no_grad():
+                # v in the matrix's column order: kh, kw, I when channels-last (the buffer keeps I, kh, kw)
+                v_mat = v.view(weight.shape[1:]).permute(1, 2, 0).reshape(-1) if channels_last else v
                 wv = None
                 # torch's, in place (see torch.nn.utils.spectral_norm); a checkpoint's re-run keeps u and v
                 if do_power_iteration and not is_recomputing():
                     for _ in range(self.n_power_iterations):
-                        v = F.normalize(torch.mv(weight_mat.t(), u), dim=0, eps=self.eps, out=v)
-                        wv = torch.mv(weight_mat, v)
+                        v_mat = F.normalize(torch.mv(weight_mat.t(), u), dim=0, eps=self.eps)
+                        wv = torch.mv(weight_mat, v_mat)
                         u = F.normalize(wv, dim=0, eps=self.eps, out=u)
+                    if channels_last:  # the buffer back in torch's I, kh, kw order
+                        v_mat = v_mat.view(*weight.shape[2:], -1).permute(2, 0, 1).reshape(-1)
+                    v.copy_(v_mat)
                     # clones: a second forward before backward updates u and v in place again
                     u, v = u.clone(), v.clone()
                 # torch recomputes W v here; the last iteration's is the same product
-                sigma = torch.dot(u, torch.mv(weight_mat, v) if wv is None else wv)
+                sigma = torch.dot(u, torch.mv(weight_mat, v_mat) if wv is None else wv)
             return _Normalise.apply(weight, u, v, sigma)
 
 

@@ -9,12 +9,18 @@ from torch.nn.utils.spectral_norm import SpectralNorm
 from sagan_plugin.models.spectral_norm import Float32SpectralNorm, PooledConv2d, SNLayers
 
 SN = SNLayers(eps=1e-8)
+CL = torch.channels_last
 LAYERS = {  # name -> (our SN'd layer, an input for it)
     'conv3x3': (lambda: SN.conv(6, 5, 3), lambda: torch.randn(4, 6, 8, 8)),
     'conv1x1': (lambda: SN.conv(6, 5, 1, bias=False), lambda: torch.randn(4, 6, 8, 8)),
     'pooled_conv': (lambda: SN.pooled_conv(6, 5), lambda: torch.randn(4, 6, 8, 8)),
     'linear': (lambda: SN.linear(7, 3), lambda: torch.randn(4, 7)),
     'embedding': (lambda: SN.embedding(10, 6), lambda: torch.tensor([0, 3, 9, 3])),
+    # SAGAN(channels_last=True) puts weights and activations in channels-last memory format
+    'conv3x3_channels_last': (lambda: SN.conv(6, 5, 3).to(memory_format=CL),
+                              lambda: torch.randn(4, 6, 8, 8).contiguous(memory_format=CL)),
+    'pooled_conv_channels_last': (lambda: SN.pooled_conv(6, 5).to(memory_format=CL),
+                                  lambda: torch.randn(4, 6, 8, 8).contiguous(memory_format=CL)),
 }
 
 
@@ -51,6 +57,9 @@ def test_two_forwards_then_backward_equal_torch(name):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)  # float32 rounding, other op order
     if getattr(ours, 'bias', None) is not None:
         torch.testing.assert_close(ours.bias.grad, theirs.bias.grad)
+    # the gradient comes in the weight's own layout: no transposing copy (autograd's into .grad is one)
+    grad, = torch.autograd.grad(ours(x1).square().sum(), ours.weight_orig)  # as computed, before .grad's copy
+    assert grad.stride() == ours.weight_orig.stride()
 
 
 def test_eval_forward_and_gradient_equal_torch():

@@ -10,7 +10,7 @@ from tests.conftest import REPO
 def test_bench_train_prints_both_sides_and_the_ratio_line():
     proc = subprocess.run([
         sys.executable, 'tools/benchmarks/bench_train.py', '--res', '32', '--batch', '2', '--rounds', '1',
-        '--steps', '1', '--threads', '1'
+        '--steps', '1', '--threads', '1', '--memory-probes', '1'
     ],
                           cwd=REPO,
                           capture_output=True,

@@ -17,7 +17,8 @@ Printed per side: images/s; the time split (D step with its no-grad G forward, G
 no-grad G forward); FLOPs per image of one training iteration (``torch.utils.flop_counter``) and the resulting
 fraction of a matrix-product peak measured in the same run (MFU); peak memory of a step — on CUDA
 ``max_memory_allocated``, on CPU the peak resident set over the resident set before the first step, each side
-in a fresh process (it includes gradients and Adam state, equal for both). The last line is machine-readable:
+in fresh processes, alternating, median of ``--memory-probes`` (a CPU peak moves by ±10% between probes; it
+includes gradients and Adam state, equal for both). The last line is machine-readable:
 ``speedup_vs_mmagic=<x.xx> memory_ratio_vs_mmagic=<y.yy>``.
 """
 import argparse
@@ -74,6 +75,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         action=DictAction,
         default={},
         help='overrides of our config, e.g. model.channels_last=False')
+    parser.add_argument(
+        '--memory-probes', type=int, default=3, help='fresh-process memory probes per side (median reported)')
     parser.add_argument('--memory-probe', choices=['ours', 'mmagic'], help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -240,7 +243,7 @@ def measure_memory(args: argparse.Namespace, side: str) -> int:
 def report(args, sides, rounds, flops, peaks, peak_rates) -> None:
     print(f'# {args.res}x{args.res}, batch {args.batch}, {args.device} ({args.threads} threads), ours in '
           f'{args.precision}{" + compile" if args.compile else ""}, mmagic in fp32; {args.rounds} rounds x '
-          f'{args.steps} iterations, medians; malloc: '
+          f'{args.steps} iterations, medians (memory: of {args.memory_probes} probes); malloc: '
           f'{"keeps freed memory (both)" if args.keep_freed_memory else "glibc default (both)"}')
     params = {
         n: (sum(p.numel() for p in s.model.generator.parameters()) / 1e6,
@@ -299,7 +302,11 @@ def main() -> None:
         p: matmul_peak(args.device, d)
         for p, d in (('fp32', torch.float32), ('bf16', torch.bfloat16))
     }
-    peaks = {name: measure_memory(args, name) for name in sides}
+    probes = {name: [] for name in sides}
+    for _ in range(args.memory_probes):  # alternating, as the timed rounds
+        for name in sides:
+            probes[name].append(measure_memory(args, name))
+    peaks = {name: statistics.median(values) for name, values in probes.items()}
     report(args, sides, rounds, flops, peaks, peak_rates)
 
 

@@ -3,7 +3,8 @@
 # own torch, then runs the steps named as arguments, in order, each under its own time limit, into
 # $OUT/run.log:
 #   tests              tests/engine/test_cuda.py                                       (> 150 s on an H200)
-#   bench:P            bench_train.py --res 128 --batch 64 --rounds 2, ours in P = fp32 | bf16     (~160 s)
+#   bench:P            bench_train.py --res 128 --batch 64 --rounds 2 --memory-probes 1 (CUDA peaks are exact),
+#                      ours in P = fp32 | bf16 (~160 s)
 #   bench:P:compile    the same with --compile (inductor), compiling in-process: its compile workers
 #                      crashed at 128² on 2026-12-04 ("A compilation subprocess exited unexpectedly")
 #   profile:P          profile_step.py at the same size and precision
@@ -32,8 +33,8 @@ for step in "$@"; do
   case "$what" in
     tests) timeout 240 python3 -m pytest -q -p no:cacheprovider -rA --tb=short tests/engine/test_cuda.py ;;
     bench) timeout 240 env ${compile:+TORCHINDUCTOR_COMPILE_THREADS=1} \
-      python3 tools/benchmarks/bench_train.py "${size[@]}" --rounds 2 --precision "$precision" \
-      ${compile:+--compile} | grep -v ' - mmengine - INFO - ' ;;
+      python3 tools/benchmarks/bench_train.py "${size[@]}" --rounds 2 --memory-probes 1 \
+      --precision "$precision" ${compile:+--compile} | grep -v ' - mmengine - INFO - ' ;;
     profile) timeout 120 python3 tools/benchmarks/profile_step.py "${size[@]}" --precision "$precision" ;;
     *) echo "unknown step $step" ;;
   esac
