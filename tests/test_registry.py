@@ -27,6 +27,8 @@ REQUIRED_ARGS = {
     'AmpOptimWrapper':
     dict(optimizer=torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))],
                                    lr=0.1)),  # a built optimizer, as MMEngine passes
+    'ChannelsLastAdam':
+    dict(params=[torch.nn.Parameter(torch.zeros(1))]),
     'FashionMNIST':
     dict(num_samples=2),
     'OfflineFID':

@@ -23,7 +23,7 @@ class TTUROptimWrapperConstructor(MultiOptimWrapperConstructor):
 
         optim_wrapper = dict(
             constructor='TTUROptimWrapperConstructor',
-            generator_lr=1e-4, discriminator_lr=4e-4, betas=(0.0, 0.9),  # Adam for each network
+            generator_lr=1e-4, discriminator_lr=4e-4, betas=(0.0, 0.9),  # ChannelsLastAdam for each network
             fused=True,  # torch's one-kernel Adam (CPU and CUDA); the same numbers, ~6x faster step
             type='OptimWrapper', accumulative_counts=1)  # other keys go to both optimizer wrappers
 
@@ -98,7 +98,11 @@ def _network_cfg(name: str, own: dict, shared: dict, short: dict) -> dict:
         fused = short.get('fused', True)
         if not isinstance(fused, bool):
             raise ValueError(f'optim_wrapper.fused must be True or False, got {fused!r}')
-        cfg['optimizer'] = dict(type='Adam', lr=lr, betas=short.get('betas', PAPER_BETAS), fused=fused)
+        cfg['optimizer'] = dict(
+            type='ChannelsLastAdam',  # torch's Adam without its copies of channels-last gradients
+            lr=lr,
+            betas=short.get('betas', PAPER_BETAS),
+            fused=fused)
         betas_key = 'optim_wrapper.betas'
     optimizer = cfg['optimizer'] = dict(cfg['optimizer'])
     if 'type' not in optimizer:

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict, build_optim_wrapper
 from torch import nn
 
+from sagan_plugin.engine.channels_last_adam import ChannelsLastAdam
 from sagan_plugin.registry import OPTIM_WRAPPERS
 
 
@@ -40,8 +41,7 @@ def adam_settings(wrappers):
 def test_paper_defaults():
     wrappers = build()
     assert isinstance(wrappers, OptimWrapperDict)
-    assert all(
-        type(w) is OptimWrapper and isinstance(w.optimizer, torch.optim.Adam) for w in wrappers.values())
+    assert all(type(w) is OptimWrapper and type(w.optimizer) is ChannelsLastAdam for w in wrappers.values())
     assert adam_settings(wrappers) == dict(generator=(1e-4, (0.0, 0.9)), discriminator=(4e-4, (0.0, 0.9)))
     assert all(w.optimizer.param_groups[0]['fused'] for w in wrappers.values())  # one kernel per step
     assert not any(w.optimizer.param_groups[0]['fused'] for w in build(fused=False).values())
