@@ -10,6 +10,10 @@ from sagan_plugin.registry import MODELS
 from .spectral_norm import SN_EPS, SNLayers
 
 VARIANTS = ('paper', 'pooled')
+# torch's CPU flash attention is slower in bf16 than in fp32 at narrow heads: forward + backward took
+# 0.39-0.82x the bf16 time in fp32 at head widths 2-16, 1.1-2.4x at 32-128
+# (tools/benchmarks/bench_attention_precision.py). Under bf16 on a CPU, heads up to this width run in fp32.
+CPU_FP32_MAX_HEAD_DIM = 16
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
@@ -25,8 +29,17 @@ def _attend(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     # time at 64×64 (C=128) and ~5% less at 32×32 (C=256), peak memory within ±15%, so padding it is.
     d = max(d_qk, d_v)
     q, k, v = (F.pad(t, (0, d - t.shape[-1])).contiguous()[:, None] for t in (q, k, v))
+    dtype = torch.get_autocast_dtype('cpu') if torch.is_autocast_enabled('cpu') else q.dtype
+    if q.device.type == 'cpu' and dtype == torch.bfloat16 and d <= CPU_FP32_MAX_HEAD_DIM:
+        with torch.autocast('cpu', enabled=False):  # the same bf16 inputs, fp32 arithmetic, bf16 out
+            return _sdpa(*(t.to(dtype).float() for t in (q, k, v)))[..., :d_v].to(dtype)
+    return _sdpa(q, k, v)[..., :d_v]
+
+
+def _sdpa(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+    """B×1×N×d queries, B×1×M×d keys and values → B×N×d."""
     # scale=1.0: the paper's softmax (Eq. 1) has no 1/sqrt(d) temperature.
-    return F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0, :, :d_v]
+    return F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0]
 
 
 @MODELS.register_module()

@@ -132,3 +132,17 @@ def test_record_attention_collects_each_blocks_map_and_then_stops(variant):
     torch.testing.assert_close(maps['0'][0], beta.detach())
     torch.testing.assert_close(y, net(x), rtol=1e-5, atol=1e-5)  # same output (fused vs explicit: rounding)
     assert all(block.recorded is None for block in net)  # outside the block: fused path, nothing kept
+
+
+@pytest.mark.parametrize('channels', (32, 256))  # paper variant: head width C/8 = 4 (fp32) and 32 (bf16)
+def test_bf16_autocast_runs_narrow_heads_in_fp32_on_cpu(channels):
+    """Same bf16 q, k, v either way; narrow heads get fp32 arithmetic (faster on CPU), wide ones bf16."""
+    from sagan_plugin.models.self_attention import CPU_FP32_MAX_HEAD_DIM, _attend
+    d = channels // 8
+    q, k, v = (torch.randn(2, 48, d, generator=torch.Generator().manual_seed(i)).bfloat16() for i in range(3))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = _attend(q, k, v)
+    exact = F.scaled_dot_product_attention(*(t[:, None].float() for t in (q, k, v)), scale=1.0)[:, 0]
+    in_bf16 = F.scaled_dot_product_attention(*(t[:, None] for t in (q, k, v)), scale=1.0)[:, 0]
+    assert out.dtype == torch.bfloat16 and not torch.equal(exact.bfloat16(), in_bf16)
+    assert torch.equal(out, exact.bfloat16() if d <= CPU_FP32_MAX_HEAD_DIM else in_bf16)
