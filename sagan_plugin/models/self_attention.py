@@ -10,9 +10,10 @@ from sagan_plugin.registry import MODELS
 from .spectral_norm import SN_EPS, SNLayers
 
 VARIANTS = ('paper', 'pooled')
-# torch's CPU flash attention is slower in bf16 than in fp32 at narrow heads: forward + backward took
-# 0.39-0.82x the bf16 time in fp32 at head widths 2-16, 1.1-2.4x at 32-128
-# (tools/benchmarks/bench_attention_precision.py). Under bf16 on a CPU, heads up to this width run in fp32.
+# torch's CPU flash attention is slower in bf16 than in fp32 at narrow heads: forward + backward in fp32 took
+# 0.13-0.85x the bf16 time at head widths 2-16 in every case of tools/benchmarks/bench_attention_precision.py
+# (64-4096 queries); at widths 64-128 it took 1.1-2.4x from 256 queries on. Under bf16 on a CPU, heads up to
+# this width run in fp32. (Tiny maps, 64 positions, are faster in fp32 at any width, but cost little.)
 CPU_FP32_MAX_HEAD_DIM = 16
 
 
