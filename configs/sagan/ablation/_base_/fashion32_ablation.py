@@ -28,8 +28,9 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',  # bf16 autocast (= tools/train.py --amp): 0.39 -> 0.28 s/iteration on one core;
     dtype='bfloat16')  # the demo's FID in bf16 lay inside fp32's seed spread (README, Performance)
 
-# 2 runs at once on 2 CPU cores (one core each): 0.17 s/iteration without attention, 0.27 with it at 16 px,
-# 0.9 at 32 px (the N x N softmax at head width 2); ~1.5 min per evaluation. Why 12,000: the README.
+# 2 runs at once on 2 CPU cores (one core each): 0.17 s/iteration without attention and with it at 8 px,
+# 0.20 at 16 px, 0.67 at 32 px (the N x N softmax at head width 2); ~1.5 min per evaluation. Why 12,000: the
+# README.
 train_cfg = dict(max_iters=12000, val_interval=2000)  # FID/KID every 2,000 iterations (the curves)
 default_hooks = dict(
     logger=dict(interval=100), checkpoint=dict(interval=500,
