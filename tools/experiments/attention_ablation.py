@@ -199,7 +199,7 @@ def report(args) -> None:
     with open(osp.join(args.out, 'summary.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
-    plot_fid(rows, osp.join(args.out, 'fid.png'))
+    plot_fid([r for r in rows if r['finished']], osp.join(args.out, 'fid.png'))  # as the table: finished runs
     runs = glob.glob(osp.join(args.work_dir, '*', 'seed*'))
     if runs:  # γ curves live only in the run folders' logs
         plot_gamma({osp.relpath(d, args.work_dir): scalars(d) for d in runs}, osp.join(args.out, 'gamma.png'))
