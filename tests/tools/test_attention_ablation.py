@@ -37,6 +37,9 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
     assert result['iter'] == 4 and result['fid'] > 0
     rows = list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv')))
     assert [int(r['iter']) for r in rows] == [2, 4]  # every evaluation of the run
+    gammas = list(csv.DictReader(open(tmp_path / 'out' / 'gamma.csv')))
+    assert {r['layer'] for r in gammas} == {'generator.16', 'discriminator.16'}
+    assert sorted({int(r['iter']) for r in gammas}) == [1, 2, 3, 4]  # every log line
     assert '| attention_16 | 1 |' in (tmp_path / 'out' / 'summary.md').read_text()
     assert (tmp_path / 'out' / 'fid.png').stat().st_size > 0 and (tmp_path / 'out' /
                                                                   'gamma.png').stat().st_size
@@ -45,8 +48,10 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
     second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0 and '[ablation] attention_16 seed 0' not in second.stdout
     assert log.stat().st_size == size  # the finished run was not started again
-    # A report from elsewhere (no run folders, e.g. a fresh clone) keeps the recorded results.
-    elsewhere = [*cmd[:cmd.index('--work-dir') + 1], str(tmp_path / 'none'), '--out', str(tmp_path / 'out')]
+    # A report from elsewhere (no run folders, e.g. a fresh clone) keeps the recorded results and redraws the
+    # figures from them.
+    (tmp_path / 'out' / 'gamma.png').unlink()
+    elsewhere = [str(tmp_path / 'none') if arg == str(tmp_path / 'runs') else arg for arg in cmd]
     third = subprocess.run([*elsewhere, '--report-only'],
                            cwd=REPO,
                            capture_output=True,
@@ -54,7 +59,12 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
                            timeout=300)
     assert third.returncode == 0, third.stderr[-2000:]
     assert list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv'))) == rows
-    assert 'gamma.png kept' in third.stdout
+    assert list(csv.DictReader(open(tmp_path / 'out' / 'gamma.csv'))) == gammas
+    assert (tmp_path / 'out' / 'gamma.png').stat().st_size > 0
+    # ... and the full command there repeats no recorded finished run.
+    fourth = subprocess.run(elsewhere, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert fourth.returncode == 0, fourth.stderr[-2000:]
+    assert 'attention_16 seed 0: finished in' in fourth.stdout and not (tmp_path / 'none').exists()
 
 
 def test_summary_takes_each_finished_runs_best_and_last_evaluation():

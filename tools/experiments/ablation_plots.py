@@ -30,30 +30,30 @@ def plot_fid(rows: list, path: str) -> None:
     plt.close(fig)
 
 
-def plot_gamma(runs: dict, path: str) -> None:
-    """γ of every attention (or control) layer against iterations: a panel per arm, a line per layer×seed."""
-    arms = sorted({name.split('/')[0] for name, rows in runs.items() if _gamma_keys(rows)})
+def plot_gamma(rows: list, path: str) -> None:
+    """γ of every attention (or control) layer against iterations: a panel per arm, a line per layer×seed.
+    ``rows``: dicts of arm, seed, iter, layer, gamma."""
+    curves = defaultdict(list)  # (arm, seed, layer) -> [(iter, gamma)]
+    for row in rows:
+        curves[(row['arm'], row['seed'], row['layer'])].append((row['iter'], row['gamma']))
+    arms = sorted({arm for arm, _, _ in curves})
     if not arms:
         return
     fig, axes = plt.subplots(1, len(arms), figsize=(3.2 * len(arms), 3), dpi=100, squeeze=False)
     for ax, arm in zip(axes[0], arms):
-        for name, rows in sorted(runs.items()):
-            if name.split('/')[0] != arm:
+        for (curve_arm, seed, layer), points in sorted(curves.items()):
+            if curve_arm != arm:
                 continue
-            for key in sorted(_gamma_keys(rows)):
-                steps = sorted(s for s, r in rows.items() if key in r)
-                ax.plot(
-                    steps, [rows[s][key] for s in steps],
-                    lw=0.8,
-                    color='tab:blue' if 'generator' in key else 'tab:red',
-                    label=key.split('/')[1] if name.endswith('seed0') else None)
+            steps, values = zip(*sorted(points))
+            ax.plot(
+                steps,
+                values,
+                lw=0.8,
+                color='tab:blue' if layer.startswith('generator') else 'tab:red',
+                label=layer if seed == min(s for a, s, _ in curves if a == arm) else None)
         ax.axhline(0, color='grey', lw=0.5)
         ax.set(title=arm, xlabel='iteration', ylabel='γ')
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def _gamma_keys(rows: dict) -> set:
-    return {k for row in rows.values() for k in row if k.startswith('gamma/')}

@@ -9,10 +9,13 @@ paper's control).
 Each arm trains with every seed through the normal Runner (tools/train.py) and is evaluated by the config's
 offline FID/KID (EMA generator, 1,000 samples against the 10,000 test images) every ``val_interval``.
 
-Resumable: a finished run (``result.json`` in its folder) is not repeated; an unfinished one continues with
+Resumable: a finished run (``result.json`` in its folder, or recorded as finished in ``--out``'s
+``ablation.csv``) is not repeated; an unfinished one continues with
 ``--resume`` from its last checkpoint. Writes ``ablation.csv`` (every evaluation of every run), ``summary.md``
 (per arm, mean ± std over seeds of each run's best and final FID/KID), ``fid.png`` (FID against iterations,
-mean ± std) and ``gamma.png`` (γ of every attention layer against iterations) into ``--out``.
+mean ± std), ``gamma.csv`` and ``gamma.png`` (γ of every attention layer against iterations) into ``--out``.
+The CSVs are the record: a report keeps the rows of runs whose folders are gone (a fresh clone, another
+machine), so what a session ran outlives its ``work_dirs``.
 """
 import argparse
 import csv
@@ -72,6 +75,13 @@ def train(args, arm: str, seed: int) -> None:
     folder = run_dir(args, arm, seed)
     if osp.exists(osp.join(folder, 'result.json')):
         return
+    if not osp.exists(folder) and any(r['finished'] and (r['arm'], r['seed']) == (arm, seed)
+                                      for r in recorded(args, 'ablation.csv', present=set())):
+        print(
+            f'[ablation] {arm} seed {seed}: finished in {args.out}/ablation.csv, not repeated '
+            '(delete its rows to rerun it)',
+            flush=True)
+        return
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'),
@@ -105,11 +115,16 @@ def run_all(args, arms) -> None:
             future.result()
 
 
+def run_folders(args) -> list:
+    """(arm, seed, folder) of every run under ``--work-dir``."""
+    folders = sorted(glob.glob(osp.join(args.work_dir, '*', 'seed*')))
+    return [(osp.basename(osp.dirname(d)), int(osp.basename(d)[4:]), d) for d in folders]
+
+
 def results(args) -> list:
     """Every evaluation of every run: dicts of arm, seed, iter, fid, kid."""
     rows = []
-    for folder in sorted(glob.glob(osp.join(args.work_dir, '*', 'seed*'))):
-        arm, seed = osp.basename(osp.dirname(folder)), int(osp.basename(folder)[4:])
+    for arm, seed, folder in run_folders(args):
         for step, row in sorted(scalars(folder).items()):
             if 'FID/fid' in row:
                 rows.append(
@@ -123,29 +138,50 @@ def results(args) -> list:
     return rows
 
 
-def recorded_rows(args, present: set) -> list:
-    """Rows of ``--out``'s ablation.csv for runs whose folders are not under ``--work-dir`` (run elsewhere,
+def gammas(args) -> list:
+    """γ of every attention (or control) layer at every log line of every run: dicts of arm, seed, iter,
+    layer, gamma."""
+    rows = []
+    for arm, seed, folder in run_folders(args):
+        for step, row in sorted(scalars(folder).items()):
+            rows += [
+                dict(arm=arm, seed=seed, iter=step, layer=key[len('gamma/'):], gamma=value)
+                for key, value in sorted(row.items()) if key.startswith('gamma/')
+            ]
+    return rows
+
+
+# column -> parser of a recorded CSV row; ``finished`` was written by csv as 'True'/'False'
+COLUMNS = dict(
+    arm=str, seed=int, iter=int, fid=float, kid=float, finished=lambda v: v == 'True', layer=str, gamma=float)
+
+
+def recorded(args, name: str, present: set) -> list:
+    """Rows of ``--out``'s CSV ``name`` for runs whose folders are not under ``--work-dir`` (run elsewhere,
     or deleted): a report from a fresh clone adds to the committed results instead of erasing them."""
-    path = osp.join(args.out, 'ablation.csv')
+    path = osp.join(args.out, name)
     if not osp.exists(path):
         return []
     with open(path, newline='') as f:
-        rows = [
-            dict(
-                arm=r['arm'],
-                seed=int(r['seed']),
-                iter=int(r['iter']),
-                fid=float(r['fid']),
-                kid=float(r['kid']),
-                finished=r['finished'] == 'True') for r in csv.DictReader(f)
-        ]
+        rows = [{k: COLUMNS[k](v) for k, v in r.items()} for r in csv.DictReader(f)]
     return [r for r in rows if (r['arm'], r['seed']) not in present]
 
 
+def with_recorded(args, name: str, rows: list) -> list:
+    """The run folders' rows, after the recorded ones of runs that have no folder here."""
+    present = {(arm, seed) for arm, seed, _ in run_folders(args)}
+    return recorded(args, name, present) + rows
+
+
 def all_results(args) -> list:
-    """The run folders' evaluations, after the recorded ones of runs that have no folder here."""
-    rows = results(args)
-    return recorded_rows(args, {(r['arm'], r['seed']) for r in rows}) + rows
+    return with_recorded(args, 'ablation.csv', results(args))
+
+
+def write_csv(path: str, rows: list, fields: list) -> None:
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def by_arm(rows) -> dict:
@@ -180,11 +216,10 @@ def mean_std(values) -> str:
 def report(args) -> None:
     from ablation_plots import plot_fid, plot_gamma  # noqa: E402  (next to this file)
     rows = all_results(args)
+    gamma_rows = with_recorded(args, 'gamma.csv', gammas(args))
     os.makedirs(args.out, exist_ok=True)
-    with open(osp.join(args.out, 'ablation.csv'), 'w', newline='') as f:
-        writer = csv.DictWriter(f, fieldnames=['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(osp.join(args.out, 'ablation.csv'), rows, ['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
+    write_csv(osp.join(args.out, 'gamma.csv'), gamma_rows, ['arm', 'seed', 'iter', 'layer', 'gamma'])
     runs = by_arm(rows)
     lines = [
         '| arm | runs | FID, best of each run | KID ×1000, best | FID, final | KID ×1000, final | '
@@ -200,11 +235,8 @@ def report(args) -> None:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))
     plot_fid([r for r in rows if r['finished']], osp.join(args.out, 'fid.png'))  # as the table: finished runs
-    runs = glob.glob(osp.join(args.work_dir, '*', 'seed*'))
-    if runs:  # γ curves live only in the run folders' logs
-        plot_gamma({osp.relpath(d, args.work_dir): scalars(d) for d in runs}, osp.join(args.out, 'gamma.png'))
-    print(f'[ablation] wrote {args.out}/ablation.csv, summary.md, fid.png' +
-          (', gamma.png' if runs else ' (no run folders: gamma.png kept)'))
+    plot_gamma(gamma_rows, osp.join(args.out, 'gamma.png'))
+    print(f'[ablation] wrote {args.out}/ablation.csv, gamma.csv, summary.md, fid.png, gamma.png')
 
 
 def main() -> None:
