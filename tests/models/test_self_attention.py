@@ -130,7 +130,8 @@ def test_record_attention_collects_each_blocks_map_and_then_stops(variant):
     assert sorted(maps) == ['0', '1'] and [len(v) for v in maps.values()] == [2, 2]
     _, beta = net[0](x, return_attention=True)
     torch.testing.assert_close(maps['0'][0], beta.detach())
-    torch.testing.assert_close(y, net(x), rtol=1e-5, atol=1e-5)  # same output (fused vs explicit: rounding)
+    # the same output: fused vs explicit differ by rounding, which varies by CPU (2.4e-5 on an AMD EPYC)
+    torch.testing.assert_close(y, net(x), rtol=1e-4, atol=1e-4)
     assert all(block.recorded is None for block in net)  # outside the block: fused path, nothing kept
 
 
