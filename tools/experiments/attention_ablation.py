@@ -121,34 +121,27 @@ def run_folders(args) -> list:
     return [(osp.basename(osp.dirname(d)), int(osp.basename(d)[4:]), d) for d in folders]
 
 
-def results(args) -> list:
-    """Every evaluation of every run: dicts of arm, seed, iter, fid, kid."""
-    rows = []
+def run_rows(args) -> tuple:
+    """Every evaluation (dicts of arm, seed, iter, fid, kid, finished) and every γ of every attention or
+    control layer at every log line (dicts of arm, seed, iter, layer, gamma) of the runs under --work-dir."""
+    evaluations, gammas = [], []
     for arm, seed, folder in run_folders(args):
+        finished = osp.exists(osp.join(folder, 'result.json'))
         for step, row in sorted(scalars(folder).items()):
             if 'FID/fid' in row:
-                rows.append(
+                evaluations.append(
                     dict(
                         arm=arm,
                         seed=seed,
                         iter=step,
                         fid=row['FID/fid'],
                         kid=row['FID/kid'],
-                        finished=osp.exists(osp.join(folder, 'result.json'))))
-    return rows
-
-
-def gammas(args) -> list:
-    """γ of every attention (or control) layer at every log line of every run: dicts of arm, seed, iter,
-    layer, gamma."""
-    rows = []
-    for arm, seed, folder in run_folders(args):
-        for step, row in sorted(scalars(folder).items()):
-            rows += [
+                        finished=finished))
+            gammas += [
                 dict(arm=arm, seed=seed, iter=step, layer=key[len('gamma/'):], gamma=value)
                 for key, value in sorted(row.items()) if key.startswith('gamma/')
             ]
-    return rows
+    return evaluations, gammas
 
 
 # column -> parser of a recorded CSV row; ``finished`` was written by csv as 'True'/'False'
@@ -174,7 +167,7 @@ def with_recorded(args, name: str, rows: list) -> list:
 
 
 def all_results(args) -> list:
-    return with_recorded(args, 'ablation.csv', results(args))
+    return with_recorded(args, 'ablation.csv', run_rows(args)[0])
 
 
 def write_csv(path: str, rows: list, fields: list) -> None:
@@ -215,8 +208,9 @@ def mean_std(values) -> str:
 
 def report(args) -> None:
     from ablation_plots import plot_fid, plot_gamma  # noqa: E402  (next to this file)
-    rows = all_results(args)
-    gamma_rows = with_recorded(args, 'gamma.csv', gammas(args))
+    evaluations, gammas = run_rows(args)  # one read of each run's logs
+    rows = with_recorded(args, 'ablation.csv', evaluations)
+    gamma_rows = with_recorded(args, 'gamma.csv', gammas)
     os.makedirs(args.out, exist_ok=True)
     write_csv(osp.join(args.out, 'ablation.csv'), rows, ['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
     write_csv(osp.join(args.out, 'gamma.csv'), gamma_rows, ['arm', 'seed', 'iter', 'layer', 'gamma'])
