@@ -7,6 +7,10 @@ W/σ that differs from the one the forward used), and BatchNorm updates its runn
 step). Inside :func:`recomputing` both skip their update; the recomputed forward then equals the original
 one exactly (``tests/models/test_checkpointing.py``).
 
+The same checkpoint around ``BN → ReLU → conv`` (G's ``recompute_activations``) keeps only the BN input:
+torch's re-run stops as soon as every tensor backward needs is back (``early_stop``), which is when the conv
+has saved its input and before it computes, so only the cheap BN and ReLU run twice.
+
 MMEngine's generic ``activation_checkpointing`` config key wraps modules with torch's reentrant checkpoint,
 which re-runs those updates and, for a block whose input needs no gradient (D's first block on real images),
 drops the block's parameter gradients; the setup check rejects it for our networks and points here.
@@ -42,12 +46,17 @@ def checkpoint(function: Callable[..., Tensor], *args) -> Tensor:
     """``function(*args)``, keeping only ``args`` for backward when gradients are being recorded.
 
     Non-reentrant (torch's recommended form): parameter gradients flow even when no input requires grad,
-    and autocast is replayed as in the forward.
+    and autocast is replayed as in the forward. The re-run stops once backward has what it needs
+    (``early_stop``, torch's default, set here because ``recompute_activations`` relies on it).
     """
     if not torch.is_grad_enabled():
         return function(*args)
     return torch_checkpoint(
-        function, *args, use_reentrant=False, context_fn=lambda: (nullcontext(), recomputing()))
+        function,
+        *args,
+        use_reentrant=False,
+        early_stop=True,
+        context_fn=lambda: (nullcontext(), recomputing()))
 
 
 class BatchNorm2d(nn.BatchNorm2d):

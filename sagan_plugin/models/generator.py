@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sagan_plugin.registry import MODELS
-from .checkpointing import BatchNorm2d
+from .checkpointing import BatchNorm2d, checkpoint
 from .layers import ConditionalBatchNorm2d, UpBlock
 from .network import ResidualNetwork, Stage, check_label, initialise_weights, plan_blocks, table_rows
 from .spectral_norm import SN_EPS, SNLayers
@@ -56,6 +56,9 @@ class SAGANGenerator(ResidualNetwork):
             :class:`~.layers.UpBlock`), in blocks whose input is at least ``UPSAMPLED_CONV_MIN_INPUT`` px.
         with_cp: activation checkpointing of every block, attention block and the output layers
             (:mod:`.checkpointing`): less memory for one more forward of them per backward.
+        recompute_activations: keep only the input of every ``BN → ReLU → conv`` for backward and recompute
+            the BN and ReLU outputs there (see :class:`~.layers.UpBlock`); the convs are not re-run. Less
+            memory than without, more than ``with_cp``, at the cost of the elementwise ops only.
     """
 
     def __init__(self,
@@ -74,7 +77,11 @@ class SAGANGenerator(ResidualNetwork):
                  norm_eps: float = 1e-5,
                  init_type: str = 'ortho',
                  upsampled_conv: bool = True,
-                 with_cp: bool = False) -> None:
+                 with_cp: bool = False,
+                 recompute_activations: bool = False) -> None:
+        if with_cp and recompute_activations:
+            raise ValueError('with_cp=True already recomputes every activation in backward; '
+                             'set recompute_activations=False with it')
         table = table_rows(architecture, ARCHITECTURES, output_scale, 'output_scale')
         if 4 * 2**sum(s.resample for s in table[1:]) != output_scale:
             raise ValueError(f'architecture doubles 4x4 to {4 * 2**sum(s.resample for s in table[1:])} px, '
@@ -95,13 +102,15 @@ class SAGANGenerator(ResidualNetwork):
                 sn,
                 norm,
                 upsample=p.resample,
-                upsampled_conv=upsampled_conv and p.resolution // 2 >= UPSAMPLED_CONV_MIN_INPUT),
+                upsampled_conv=upsampled_conv and p.resolution // 2 >= UPSAMPLED_CONV_MIN_INPUT,
+                recompute_activations=recompute_activations),
             attention_at,
             attention_variant,
             attention_k,
             sn=sn,
             with_cp=with_cp)
         self.output_scale, self.num_classes, self.noise_size = output_scale, num_classes, noise_size
+        self.recompute_activations = recompute_activations
         self.channels = widths
         self.linear = sn.linear(noise_size, widths[0] * 4 * 4)
         self.output_bn = BatchNorm2d(widths[-1], eps=norm_eps)
@@ -127,4 +136,8 @@ class SAGANGenerator(ResidualNetwork):
 
     def _output(self, h: Tensor) -> Tensor:
         """B×C×S×S features → B×out_channels×S×S image in [-1, 1]."""
-        return torch.tanh(self.output_conv(F.relu(self.output_bn(h))))
+        return torch.tanh(
+            checkpoint(self._output_conv, h) if self.recompute_activations else self._output_conv(h))
+
+    def _output_conv(self, h: Tensor) -> Tensor:
+        return self.output_conv(F.relu(self.output_bn(h)))

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .checkpointing import BatchNorm2d
+from .checkpointing import BatchNorm2d, checkpoint
 from .spectral_norm import SNLayers
 
 
@@ -50,7 +50,9 @@ class ConditionalBatchNorm2d(nn.Module):
         # In BN's output dtype: under bf16 autocast an fp32 gain would promote the whole map to fp32, for the
         # next conv to cast back (15% of a CPU bf16 step at 32², and twice the memory kept for backward).
         gain, bias = (self._embed(t, label)[:, :, None, None].to(out.dtype) for t in (self.gain, self.bias))
-        return torch.addcmul(bias, out, 1 + gain)
+        # Not torch.addcmul: its backward copies ``out`` once more (``out * value``), a third B×C×H×W
+        # temporary beside the two gradients, at the step's memory peak (benchmarks/bench_live_memory.py).
+        return (out * (1 + gain)).add_(bias)
 
     def _embed(self, table: nn.Module, label: Tensor) -> Tensor:
         if label.is_floating_point():  # class weights: look every class up (runs the SN hook), then mix
@@ -73,6 +75,9 @@ class UpBlock(nn.Module):
         upsampled_conv: run the upsampling and conv1 as one transposed conv
             (:class:`~.spectral_norm.UpsampledConv2d`, equal to float rounding, 2.25× fewer FLOPs); False
             upsamples, then convolves.
+        recompute_activations: keep only the input of each ``BN → ReLU [→ up×2] → conv`` for backward and
+            recompute the BN and ReLU outputs (and the upsampled map) there, instead of keeping them
+            (:func:`~.checkpointing.checkpoint`: its re-run stops at the conv, which is not re-run).
     """
 
     def __init__(self,
@@ -81,9 +86,11 @@ class UpBlock(nn.Module):
                  sn: SNLayers,
                  norm: Callable[[int], nn.Module],
                  upsample: bool = True,
-                 upsampled_conv: bool = True) -> None:
+                 upsampled_conv: bool = True,
+                 recompute_activations: bool = False) -> None:
         super().__init__()
         self.upsample = upsample
+        self.recompute_activations = recompute_activations
         self.upsample_before_conv1 = upsample and not upsampled_conv  # else conv1 upsamples, or none does
         self.bn1 = norm(in_channels)
         fused = upsample and upsampled_conv
@@ -96,11 +103,20 @@ class UpBlock(nn.Module):
     def _up(self, x: Tensor) -> Tensor:
         return F.interpolate(x, scale_factor=2, mode='nearest') if self.upsample else x
 
+    def _conv1(self, x: Tensor, label: Optional[Tensor]) -> Tensor:
+        h = F.relu(self.bn1(x, label))
+        return self.conv1(self._up(h) if self.upsample_before_conv1 else h)
+
+    def _conv2(self, h: Tensor, label: Optional[Tensor]) -> Tensor:
+        return self.conv2(F.relu(self.bn2(h, label)))
+
+    def _to_conv(self, unit: Callable[..., Tensor], *args) -> Tensor:
+        return checkpoint(unit, *args) if self.recompute_activations else unit(*args)
+
     def forward(self, x: Tensor, label: Optional[Tensor] = None) -> Tensor:
         """x: B×C_in×H×W → B×C_out×2H×2W (H×W without ``upsample``)."""
-        h = F.relu(self.bn1(x, label))
-        h = self._up(h) if self.upsample_before_conv1 else h
-        h = self.conv2(F.relu(self.bn2(self.conv1(h), label)))
+        h = self._to_conv(self._conv1, x, label)
+        h = self._to_conv(self._conv2, h, label)
         # 1×1 conv and nearest upsampling commute exactly (both per-pixel); convolving first is 4× cheaper.
         return h + self._up(self.shortcut(x))
 

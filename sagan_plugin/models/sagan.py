@@ -35,7 +35,8 @@ class SAGAN(BaseConditionalGAN):
             on CPU, up to 1.28x faster in bf16 and 15-20% less step memory at 128x128.
         compile: ``torch.compile`` G and D in place (``nn.Module.compile``: state-dict keys unchanged); True,
             or a dict of ``torch.compile`` arguments such as ``dict(mode='max-autotune')``. Off by default: on
-            CPU the first steps pay minutes of compilation. Not with a network's ``with_cp=True``.
+            CPU the first steps pay minutes of compilation. Not with a network's ``with_cp=True`` or
+            ``recompute_activations=True``.
     """
 
     def __init__(self,
@@ -68,10 +69,10 @@ class SAGAN(BaseConditionalGAN):
         self.to(memory_format=self.memory_format)
         if compile:
             for network in (self.generator, self.discriminator):
-                if getattr(network, 'with_cp', False):  # dynamo cannot trace a checkpoint's context_fn
-                    raise ValueError(
-                        f'SAGAN: compile=True with {type(network).__name__}(with_cp=True) is not '
-                        'supported by torch.compile; use one or the other')
+                for switch in ('with_cp', 'recompute_activations'):  # dynamo cannot trace a checkpoint's
+                    if getattr(network, switch, False):  # context_fn (SN and BN state during the re-run)
+                        raise ValueError(f'SAGAN: compile=True with {type(network).__name__}({switch}=True) '
+                                         'is not supported by torch.compile; use one or the other')
             for network in (self.generator, self.discriminator):
                 network.compile(**(compile if isinstance(compile, dict) else {}))
 

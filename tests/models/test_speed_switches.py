@@ -18,6 +18,8 @@ SWITCHES = {
     'channels_last': (dict(channels_last=False), dict(channels_last=True)),
     'with_cp': (dict(generator=dict(with_cp=False), discriminator=dict(with_cp=False)),
                 dict(generator=dict(with_cp=True), discriminator=dict(with_cp=True))),
+    'recompute_activations':
+    (dict(generator=dict(recompute_activations=False)), dict(generator=dict(recompute_activations=True))),
     # aot_eager: dynamo's graph capture and AOT autograd, the parts that can change the math, without the
     # minutes inductor's C++ code generation takes on CPU; tests/engine/test_cuda.py compiles with inductor
     'compile': (dict(compile=False), dict(compile=dict(backend='aot_eager'))),

@@ -106,6 +106,14 @@ def model_cfg(**changes):
             'compile': True,
             'discriminator.with_cp': True
         }, r'compile=True with SAGANDiscriminator\(with_cp=True\)'),
+        ({
+            'compile': True,
+            'generator.recompute_activations': True
+        }, r'compile=True with SAGANGenerator\(recompute_activations=True\)'),
+        ({
+            'generator.with_cp': True,
+            'generator.recompute_activations': True
+        }, 'with_cp=True already recomputes every activation'),
     ])
 def test_model_settings_that_cannot_train(changes, match):
     with pytest.raises(ValueError, match=match):

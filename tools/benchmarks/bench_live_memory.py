@@ -1,0 +1,81 @@
+"""Peak live memory of one training iteration on a CPU, ours against mmagic's SAGAN, side by side.
+
+    python tools/benchmarks/bench_live_memory.py --res 32 --batch 64
+    python tools/benchmarks/bench_live_memory.py --res 32 --batch 64 \
+        --cfg-options model.generator.recompute_activations=True
+
+``bench_train.py``'s memory column is the peak resident set, which also holds what malloc keeps after a free
+and what fragmentation wastes: it moves by ±10% between fresh processes and can hide a real change. This
+measures what ``torch.cuda.max_memory_allocated`` measures on a GPU: the bytes malloc has handed out and not
+got back (glibc's ``mallinfo2``: ``uordblks + hblkhd``), sampled after every aten op of the forward and
+backward passes of one iteration, above the bytes in use when the iteration starts. Each side runs two
+warm-up iterations first (Adam state, oneDNN's primitive caches), so the figure is the activations,
+gradients and temporaries of a step; it repeats to within a few MB. Arguments and models as in
+``bench_train.py`` (same configs, batch and update rule). glibc only.
+"""
+import ctypes
+import sys
+
+import torch
+from bench_train import Side, keep_freed_memory, parse_args
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t)
+                for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
+                             'uordblks', 'fordblks', 'keepcost')]
+
+
+_LIBC = ctypes.CDLL('libc.so.6')  # mallinfo2: glibc >= 2.33 (mallinfo's int fields overflow at 2 GB)
+_LIBC.mallinfo2.restype = _MallInfo2
+
+
+def bytes_in_use() -> int:
+    """Bytes malloc has handed out: from its heaps (uordblks) and as separate mmaps (hblkhd)."""
+    info = _LIBC.mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+class PeakInUse(TorchDispatchMode):
+    """The highest ``bytes_in_use()`` after any aten op run while the mode is on (autograd's too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peak = bytes_in_use()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.peak = max(self.peak, bytes_in_use())
+        return out
+
+
+def live_peak(side: Side) -> int:
+    """Peak bytes in use during one training iteration, above those in use at its start."""
+    side.step()
+    side.step()
+    start = bytes_in_use()
+    with PeakInUse() as mode:
+        side.step()
+    return mode.peak - start
+
+
+def main() -> None:
+    args = parse_args()
+    if args.device != 'cpu':
+        sys.exit('bench_live_memory.py measures CPU memory; on a GPU bench_train.py reports '
+                 'torch.cuda.max_memory_allocated')
+    torch.set_num_threads(args.threads)
+    if args.keep_freed_memory:
+        keep_freed_memory()
+    peaks = {name: live_peak(Side(name, args)) for name in ('mmagic', 'ours')}
+    options = ' '.join(f'{k}={v}' for k, v in args.cfg_options.items()) or 'none'
+    print(f'# {args.res}x{args.res}, batch {args.batch}, ours in {args.precision}, mmagic in fp32; '
+          f'our config options: {options}')
+    for name, peak in peaks.items():
+        print(f'{name}: peak live memory of a training iteration {peak / 2**20:.0f} MiB')
+    print(f'live_memory_ratio_vs_mmagic={peaks["ours"] / peaks["mmagic"]:.2f}')
+
+
+if __name__ == '__main__':
+    main()
