@@ -7,34 +7,25 @@ import sys
 from tests.conftest import REPO
 
 
-def test_bench_train_prints_both_sides_and_the_ratio_line():
-    proc = subprocess.run([
-        sys.executable, 'tools/benchmarks/bench_train.py', '--res', '32', '--batch', '2', '--rounds', '1',
-        '--steps', '1', '--threads', '1', '--memory-probes', '1'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
+def run_benchmark(script: str, *args: str) -> list:
+    """The stdout lines of ``tools/benchmarks/<script>`` at 32x32 on one thread; it must succeed."""
+    cmd = [sys.executable, f'tools/benchmarks/{script}', '--res', '32', '--batch', '2', '--threads', '1']
+    proc = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
+    return proc.stdout.strip().splitlines()
+
+
+def test_bench_train_prints_both_sides_and_the_ratio_line():
+    lines = run_benchmark('bench_train.py', '--rounds', '1', '--steps', '1', '--memory-probes', '1')
     assert any(line.startswith('| mmagic | 4.39 / 1.08 |') for line in lines)  # identical architectures
     assert any(line.startswith('| ours | 4.39 / 1.08 |') for line in lines)
     assert re.fullmatch(r'speedup_vs_mmagic=\d+\.\d\d memory_ratio_vs_mmagic=\d+\.\d\d', lines[-1])
 
 
 def test_bench_live_memory_prints_both_sides_and_the_ratio_line():
-    proc = subprocess.run([
-        sys.executable, 'tools/benchmarks/bench_live_memory.py', '--res', '32', '--batch', '2', '--threads',
-        '1', '--cfg-options', 'model.generator.recompute_activations=True'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    assert 'our config options: model.generator.recompute_activations=True' in lines[-4]
+    option = 'model.generator.recompute_activations=True'
+    lines = run_benchmark('bench_live_memory.py', '--cfg-options', option)
+    assert f'our config options: {option}' in lines[-4]
     for side, line in zip(('mmagic', 'ours'), lines[-3:-1]):
         assert re.fullmatch(side + r': peak live memory of a training iteration [1-9]\d* MiB', line)
     assert re.fullmatch(r'live_memory_ratio_vs_mmagic=\d+\.\d\d', lines[-1])
