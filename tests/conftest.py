@@ -1,6 +1,9 @@
 import logging
+import os
 import os.path as osp
 import socket
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -19,6 +22,34 @@ def build_runner(cfg) -> Runner:
     a second in this process would write the second's logs and figures into the first's work_dir."""
     cfg.experiment_name = f'{osp.splitext(osp.basename(cfg.filename))[0]}_{uuid.uuid4().hex[:12]}'
     return Runner.from_cfg(cfg)
+
+
+def run_command(*cmd,
+                timeout: int = 600,
+                check: bool = True,
+                env: dict = None,
+                unset: tuple = (),
+                cwd=REPO,
+                **popen) -> subprocess.CompletedProcess:
+    """``cmd`` as a user types it, in the repository's root unless ``cwd`` says otherwise (each part through
+    ``str``), output captured as text. ``env`` adds to this process's environment and ``unset`` removes names
+    from it; with ``check`` the command must succeed, and a failure shows the tail of both streams."""
+    environ = {k: v for k, v in dict(os.environ, **(env or {})).items() if k not in unset}
+    proc = subprocess.run([str(c) for c in cmd],
+                          cwd=cwd,
+                          capture_output=True,
+                          text=True,
+                          timeout=timeout,
+                          env=environ,
+                          **popen)
+    if check:
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def run_python(*args, **kwargs) -> subprocess.CompletedProcess:
+    """``python ARGS`` with this interpreter (a tool, script or ``-c`` program); see ``run_command``."""
+    return run_command(sys.executable, *args, **kwargs)
 
 
 def free_port() -> int:

@@ -2,8 +2,6 @@
 mmagic's runner saves it, converts into networks that give the same outputs (eval mode, SN vectors carried
 over)."""
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,7 +11,7 @@ from mmengine.logging import HistoryBuffer
 from sagan_plugin.converters import ConversionError, convert_checkpoint, load_peer_checkpoint
 from sagan_plugin.engine.safe_checkpoint import runner_checkpoint_types
 from sagan_plugin.registry import MODELS
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 CIFAR = 'sagan_woReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py'
 CIFAR_INPLACE = 'sagan_wReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py'
@@ -34,11 +32,7 @@ def mmagic_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp('mmagic')
     specs = [f'{name}={config}:{k}' for name, (config, k, _, _) in CASES.items()]
     script = osp.join(REPO, 'tests', 'converters', 'make_mmagic_checkpoints.py')
-    proc = subprocess.run([sys.executable, script, str(out), *specs],
-                          capture_output=True,
-                          text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python(script, out, *specs, timeout=900)
     return out
 
 
@@ -72,17 +66,11 @@ def test_converted_networks_give_mmagics_outputs(mmagic_dir, name):
 
 def test_command_line_conversion_and_checkpoint_layout(mmagic_dir, tmp_path):
     out = tmp_path / 'converted.pth'
-    proc = subprocess.run([
-        sys.executable, 'tools/convert_checkpoint.py', '--from', 'mmagic',
-        str(mmagic_dir / 'u32.pth'),
-        str(out), '--config', 'configs/sagan_mmagic_cifar10_32.py', '--cfg-options', 'model.num_classes=0',
-        'model.generator.num_classes=0', 'model.discriminator.num_classes=0'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    unconditional = [
+        'model.num_classes=0', 'model.generator.num_classes=0', 'model.discriminator.num_classes=0'
+    ]
+    proc = run_python('tools/convert_checkpoint.py', '--from', 'mmagic', mmagic_dir / 'u32.pth', out,
+                      '--config', 'configs/sagan_mmagic_cifar10_32.py', '--cfg-options', *unconditional)
     assert 'converted generator, discriminator' in proc.stdout
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint['meta']['converted_from'] == 'mmagic' and checkpoint['meta']['networks'] == [

@@ -1,11 +1,10 @@
 """env_cfg.keep_freed_memory: glibc keeps a freed large tensor's memory for the next one (fresh processes)."""
-import subprocess
 import sys
 
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 PROBE = '''
 import sys, torch
@@ -23,8 +22,7 @@ print(before - rss())
 
 def returned_to_os(mode: str) -> int:
     """Bytes the process gave back to the OS when a touched 64 MiB tensor was freed."""
-    out = subprocess.run([sys.executable, '-c', PROBE, mode], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1])
+    return int(run_python('-c', PROBE, mode).stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc malloc and /proc are Linux things')

@@ -3,7 +3,6 @@ import os
 import resource
 import runpy
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -11,7 +10,7 @@ import torch
 from mmengine.hooks import Hook
 
 from sagan_plugin.engine.checkpoint_files import verify_checkpoint
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 from tests.reliability.conftest import TINY, tiny_runner
 
 NO_GRID = {'custom_hooks.0.interval': 1000}  # the grid of a NaN generator is not what these tests look at
@@ -77,15 +76,8 @@ def test_a_checkpoint_with_nan_weights_is_refused_on_load(tmp_path, monkeypatch)
 
 
 def test_divergence_exits_non_zero_without_writing_a_checkpoint(tmp_path):
-    proc = subprocess.run([
-        sys.executable, 'tools/train.py', TINY, '--work-dir',
-        str(tmp_path), '--cfg-options', 'optim_wrapper.generator_lr=1e30',
-        'optim_wrapper.discriminator_lr=1e30'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    huge_lr = ['optim_wrapper.generator_lr=1e30', 'optim_wrapper.discriminator_lr=1e30']
+    proc = run_python('tools/train.py', TINY, '--work-dir', tmp_path, '--cfg-options', *huge_lr, check=False)
     assert proc.returncode != 0
     assert 'FloatingPointError: iteration 1: loss term' in proc.stderr and 'start again' in proc.stderr
     assert not list(tmp_path.glob('*.pth'))
@@ -100,16 +92,12 @@ def test_a_save_failing_half_way_leaves_the_last_good_checkpoint_to_resume_from(
     def limit_file_size():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run([
-        sys.executable, 'tools/train.py', TINY, '--work-dir',
-        str(tmp_path), '--resume', '--cfg-options', 'train_cfg.max_iters=6',
-        'default_hooks.checkpoint.max_keep_ckpts=1', 'custom_hooks.0.interval=1000'
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300,
-                          preexec_fn=limit_file_size)
+    resume = [
+        '--resume', '--cfg-options', 'train_cfg.max_iters=6', 'default_hooks.checkpoint.max_keep_ckpts=1',
+        'custom_hooks.0.interval=1000'
+    ]
+    proc = run_python(
+        'tools/train.py', TINY, '--work-dir', tmp_path, *resume, check=False, preexec_fn=limit_file_size)
     assert proc.returncode != 0 and 'OSError: [Errno 27] File too large' in proc.stderr, proc.stderr[-2000:]
     assert (tmp_path / '.iter_6.pth.partial').is_file() and not (tmp_path / 'iter_6.pth').exists()
     assert (tmp_path / 'last_checkpoint').read_text() == 'iter_4.pth'

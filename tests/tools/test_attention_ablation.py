@@ -3,10 +3,9 @@ and a second invocation repeats nothing."""
 import csv
 import json
 import os.path as osp
-import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 TOY = [
     'train_cfg.max_iters=4', 'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
@@ -26,13 +25,12 @@ def toy_evaluation(pkl: str) -> list:
 
 def test_one_arm_runs_reports_and_resumes(tmp_path):
     cmd = [
-        sys.executable, 'tools/experiments/attention_ablation.py', '--arms', 'attention_16', '--seeds', '0',
-        '--jobs', '1', '--work-dir',
+        'tools/experiments/attention_ablation.py', '--arms', 'attention_16', '--seeds', '0', '--jobs', '1',
+        '--work-dir',
         str(tmp_path / 'runs'), '--out',
         str(tmp_path / 'out'), '--cfg-options', *TOY, *toy_evaluation(str(tmp_path / 'real20.pkl'))
     ]
-    first = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    run_python(*cmd, timeout=900)
     result = json.loads((tmp_path / 'runs' / 'attention_16' / 'seed0' / 'result.json').read_text())
     assert result['iter'] == 4 and result['fid'] > 0
     rows = list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv')))
@@ -45,25 +43,19 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
                                                                   'gamma.png').stat().st_size
     log = tmp_path / 'runs' / 'attention_16_seed0.out'
     size = log.stat().st_size
-    second = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
-    assert second.returncode == 0 and '[ablation] attention_16 seed 0' not in second.stdout
+    second = run_python(*cmd, timeout=900)
+    assert '[ablation] attention_16 seed 0' not in second.stdout
     assert log.stat().st_size == size  # the finished run was not started again
     # A report from elsewhere (no run folders, e.g. a fresh clone) keeps the recorded results and redraws the
     # figures from them.
     (tmp_path / 'out' / 'gamma.png').unlink()
     elsewhere = [str(tmp_path / 'none') if arg == str(tmp_path / 'runs') else arg for arg in cmd]
-    third = subprocess.run([*elsewhere, '--report-only'],
-                           cwd=REPO,
-                           capture_output=True,
-                           text=True,
-                           timeout=300)
-    assert third.returncode == 0, third.stderr[-2000:]
+    run_python(*elsewhere, '--report-only', timeout=300)
     assert list(csv.DictReader(open(tmp_path / 'out' / 'ablation.csv'))) == rows
     assert list(csv.DictReader(open(tmp_path / 'out' / 'gamma.csv'))) == gammas
     assert (tmp_path / 'out' / 'gamma.png').stat().st_size > 0
     # ... and the full command there repeats no recorded finished run.
-    fourth = subprocess.run(elsewhere, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert fourth.returncode == 0, fourth.stderr[-2000:]
+    fourth = run_python(*elsewhere)
     assert 'attention_16 seed 0: finished in' in fourth.stdout and not (tmp_path / 'none').exists()
 
 

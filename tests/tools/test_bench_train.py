@@ -1,17 +1,13 @@
 """The training benchmarks, at their smallest: both sides build from their configs, train, and the last line
 is the machine-readable ratio line the README and the issue tracker quote."""
 import re
-import subprocess
-import sys
 
-from tests.conftest import REPO
+from tests.conftest import run_python
 
 
 def run_benchmark(script: str, *args: str) -> list:
     """The stdout lines of ``tools/benchmarks/<script>`` at 32x32 on one thread; it must succeed."""
-    cmd = [sys.executable, f'tools/benchmarks/{script}', '--res', '32', '--batch', '2', '--threads', '1']
-    proc = subprocess.run([*cmd, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_python(f'tools/benchmarks/{script}', '--res', '32', '--batch', '2', '--threads', '1', *args)
     return proc.stdout.strip().splitlines()
 
 

@@ -9,7 +9,6 @@ import pickle
 import re
 import runpy
 import shutil
-import subprocess
 import sys
 
 import pytest
@@ -21,23 +20,12 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from sagan_plugin.registry import MODELS
-from tests.conftest import REPO
+from tests.conftest import REPO, run_command, run_python
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 DEMO = osp.join(REPO, 'configs', 'sagan_demo_fashion32.py')
 TOOLS = osp.join(REPO, 'tools')
 NO_VAL = ['val_dataloader=None', 'val_cfg=None', 'val_evaluator=None']
-
-
-def run(cmd, cwd=REPO, **env):
-    proc = subprocess.run([str(c) for c in cmd],
-                          cwd=cwd,
-                          capture_output=True,
-                          text=True,
-                          timeout=600,
-                          env=dict(os.environ, **env))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
 
 
 @pytest.fixture(scope='module')
@@ -61,8 +49,7 @@ def tiny_eval_config(tmp_path_factory):
 def mim_trained(tiny_eval_config, tmp_path_factory):
     """`python -m mim train` in the development install (tools/setup.sh's editable install)."""
     work_dir = tmp_path_factory.mktemp('mim_train')
-    proc = run(
-        [sys.executable, '-m', 'mim', 'train', 'sagan_plugin', tiny_eval_config, '--work-dir', work_dir])
+    proc = run_python('-m', 'mim', 'train', 'sagan_plugin', tiny_eval_config, '--work-dir', work_dir)
     return work_dir, proc.stdout
 
 
@@ -77,10 +64,9 @@ def test_mim_train_runs_the_repositorys_train_script(mim_trained):
 def test_mim_test_evaluates_the_checkpoint(mim_trained, tiny_eval_config):
     work_dir, _ = mim_trained
     out = work_dir / 'metrics.json'
-    proc = run([
-        sys.executable, '-m', 'mim', 'test', 'sagan_plugin', tiny_eval_config, '--checkpoint',
-        work_dir / 'iter_4.pth', '--work-dir', work_dir, '--out', out
-    ])
+    checkpoint = work_dir / 'iter_4.pth'
+    proc = run_python('-m', 'mim', 'test', 'sagan_plugin', tiny_eval_config, '--checkpoint', checkpoint,
+                      '--work-dir', work_dir, '--out', out)
     assert f'{REPO}/sagan_plugin/.mim/tools/test.py' in proc.stdout
     metrics = json.loads(out.read_text())
     assert metrics['FID/fid'] > 0 and 0 <= metrics['FID/recall'] <= 1
@@ -95,24 +81,19 @@ def test_a_wheel_carries_configs_tools_and_model_index_for_mim(tmp_path):
         shutil.copy(osp.join(REPO, name), src / name)
     for name in ('sagan_plugin', 'configs', 'tools'):
         shutil.copytree(osp.join(REPO, name), src / name, ignore=skip)
-    run([
-        sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--no-build-isolation', '--no-index',
-        '--target', site, src
-    ])
+    offline = ['-q', '--no-deps', '--no-build-isolation', '--no-index']
+    run_python('-m', 'pip', 'install', *offline, '--target', site, src)
     mim_dir = site / 'sagan_plugin' / '.mim'
     assert not any(p.is_symlink() for p in mim_dir.rglob('*'))  # copies: the wheel outlives the source tree
     assert (mim_dir / 'tools' / 'train.py').read_text() == (src / 'tools' / 'train.py').read_text()
-    proc = run([
-        sys.executable, '-m', 'mim', 'train', 'sagan_plugin', 'sagan_demo_fashion32.py', '--work-dir',
-        work_dir, '--cfg-options', 'train_cfg.max_iters=1', 'train_dataloader.dataset.num_samples=100',
-        *NO_VAL
-    ],
-               cwd=tmp_path,
-               PYTHONPATH=str(site))
+    short = ['train_cfg.max_iters=1', 'train_dataloader.dataset.num_samples=100', *NO_VAL]
+    installed = dict(cwd=tmp_path, env=dict(PYTHONPATH=str(site)))
+    proc = run_python('-m', 'mim', 'train', 'sagan_plugin', 'sagan_demo_fashion32.py', '--work-dir', work_dir,
+                      '--cfg-options', *short, **installed)
     assert f'will use {mim_dir}/configs/sagan_demo_fashion32.py' in proc.stdout
     assert f'Training command is {sys.executable} {mim_dir}/tools/train.py' in proc.stdout
     assert (work_dir / 'iter_1.pth').is_file()
-    search = run([sys.executable, '-m', 'mim', 'search', 'sagan_plugin'], cwd=tmp_path, PYTHONPATH=str(site))
+    search = run_python('-m', 'mim', 'search', 'sagan_plugin', **installed)
     assert 'sagan_imagenet128' in search.stdout and 'sagan_demo_fashion32' in search.stdout
 
 
@@ -130,23 +111,11 @@ def test_slurm_scripts_command_line(tmp_path, script, fourth, tail, python):
     """A fake srun on PATH records what the script asks Slurm to run, and with which environment."""
     (tmp_path / 'srun').write_text(FAKE_SRUN)
     (tmp_path / 'srun').chmod(0o755)
-    env = dict(
-        os.environ,
-        PATH=f'{tmp_path}:{os.environ["PATH"]}',
-        SRUN_LOG=str(tmp_path),
-        GPUS='16',
-        GPUS_PER_NODE='8',
-        SRUN_ARGS='--qos=high --time=2-00:00:00')
-    env.pop('PYTHON', None)
-    if python:
-        env['PYTHON'] = python
+    env = dict(PATH=f'{tmp_path}:{os.environ["PATH"]}', SRUN_LOG=str(tmp_path), GPUS='16', GPUS_PER_NODE='8')
+    env.update(SRUN_ARGS='--qos=high --time=2-00:00:00', **({'PYTHON': python} if python else {}))
     config, extra = 'configs/sagan_imagenet128.py', ['--cfg-options', 'data_root=/data/my imagenet']
-    proc = subprocess.run(['bash', osp.join(TOOLS, script), 'gpu', 'sagan', config, fourth, *extra],
-                          cwd=REPO,
-                          env=env,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr
+    command = ['bash', osp.join(TOOLS, script), 'gpu', 'sagan', config, fourth, *extra]
+    run_command(*command, env=env, unset=() if python else ('PYTHON', ))
     tool = osp.join(TOOLS, script.replace('slurm_', '').replace('.sh', '.py'))
     assert (tmp_path / 'args').read_text().splitlines() == [
         '-p', 'gpu', '--job-name=sagan', '--gres=gpu:8', '--ntasks=16', '--ntasks-per-node=8',
@@ -159,7 +128,7 @@ def test_slurm_scripts_command_line(tmp_path, script, fourth, tail, python):
 
 
 def test_slurm_script_without_arguments_prints_its_usage():
-    proc = subprocess.run(['bash', osp.join(TOOLS, 'slurm_train.sh'), 'gpu'], capture_output=True, text=True)
+    proc = run_command('bash', osp.join(TOOLS, 'slurm_train.sh'), 'gpu', check=False)
     assert proc.returncode == 2 and 'usage:' in proc.stderr and 'WORK_DIR' in proc.stderr
 
 

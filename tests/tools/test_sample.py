@@ -1,8 +1,6 @@
 """tools/sample.py on a runner checkpoint: the same images as the API, a manifest, interpolations, errors."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ from PIL import Image
 
 from sagan_plugin.apis import image_grid, init_model, interpolate, sample_images
 from tests.apis.checkpoints import TINY, save_checkpoint, train_tiny
-from tests.conftest import REPO
+from tests.conftest import run_python
 from tools.sample import main
 
 
@@ -30,21 +28,14 @@ def test_tool_writes_the_api_images(checkpoint, tmp_path):
     """In a fresh process the tool gives, pixel for pixel, the API's images for the same seed, as a grid
     and as files listed in the manifest."""
     grid, folder = tmp_path / 'grid.png', tmp_path / 'samples'
-    proc = subprocess.run(
-        [
-            sys.executable, 'tools/sample.py', TINY, checkpoint, '--classes', '0', '3', 'Sneaker',
-            '--per-class', '2', '--truncation', '1.5', '--seed', '5', '--batch-size', '4', '--out',
-            str(grid), '--out-dir',
-            str(folder)
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        # as many threads as this process: G's output moves by ~4e-7 with the thread count, which can flip
-        # a pixel (it did once conditional BN's affine stopped using addcmul)
-        env=dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads())))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    args = [
+        TINY, checkpoint, '--classes', '0', '3', 'Sneaker', '--per-class', '2', '--truncation', '1.5',
+        '--seed', '5', '--batch-size', '4'
+    ]
+    # as many threads as this process: G's output moves by ~4e-7 with the thread count, which can flip a
+    # pixel (it did once conditional BN's affine stopped using addcmul)
+    threads = dict(OMP_NUM_THREADS=str(torch.get_num_threads()))
+    proc = run_python('tools/sample.py', *args, '--out', grid, '--out-dir', folder, env=threads)
     assert 'generator: EMA weights' in proc.stdout
     samples = sample_images(init_model(TINY, checkpoint), [0, 3, 7], 2, truncation=1.5, seed=5, batch_size=4)
     assert (read(grid) == image_grid(samples.images, 3, samples.col_titles)).all()

@@ -3,31 +3,17 @@
 (Distributed runs on CPU: tests/reliability/test_distributed.py.)
 """
 import json
-import os
 import os.path as osp
 import runpy
-import subprocess
 import sys
 
 import mmagic
 import pytest
 import torch
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_command, run_python
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
-
-
-def run(cmd, **env):
-    proc = subprocess.run(
-        cmd,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=dict(os.environ, PYTHON=sys.executable, **env))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
 
 
 def run_tool(monkeypatch, script, *args):
@@ -38,7 +24,7 @@ def run_tool(monkeypatch, script, *args):
 
 def test_mmagic_train_script_runs_our_config(tmp_path):
     script = osp.join(osp.dirname(mmagic.__file__), '.mim', 'tools', 'train.py')
-    run([sys.executable, script, TINY, '--work-dir', str(tmp_path)])
+    run_python(script, TINY, '--work-dir', tmp_path, timeout=900)
     assert (tmp_path / 'iter_4.pth').is_file()
 
 
@@ -53,35 +39,28 @@ NO_VAL = ['val_dataloader=None', 'val_cfg=None', 'val_evaluator=None']
 
 def test_test_script_writes_metrics_offline(tmp_path):
     """Two demo iterations, then tools/test.py with the demo's evaluator at tiny sample counts."""
-    run([
-        sys.executable, 'tools/train.py', DEMO, '--work-dir',
-        str(tmp_path), '--cfg-options', 'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
-        'custom_hooks.0.interval=2', 'train_dataloader.dataset.num_samples=100', *NO_VAL
-    ])
+    short = [
+        'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2', 'custom_hooks.0.interval=2',
+        'train_dataloader.dataset.num_samples=100', *NO_VAL
+    ]
+    run_python('tools/train.py', DEMO, '--work-dir', tmp_path, '--cfg-options', *short, timeout=900)
     out = tmp_path / 'metrics.json'
-    run([
-        sys.executable, 'tools/test.py', DEMO,
-        str(tmp_path / 'iter_2.pth'), '--out',
-        str(out), '--work-dir',
-        str(tmp_path), '--cfg-options', 'test_evaluator.metrics.0.fake_nums=20',
-        'test_evaluator.metrics.0.real_nums=20',
+    tiny_eval = [
+        '--cfg-options', 'test_evaluator.metrics.0.fake_nums=20', 'test_evaluator.metrics.0.real_nums=20',
         f'test_evaluator.metrics.0.inception_pkl={tmp_path}/real20.pkl',
         'test_evaluator.metrics.0.kid.subset_size=10', 'test_evaluator.metrics.0.kid.subsets=5',
         'test_evaluator.metrics.1.fake_nums=20', 'test_evaluator.metrics.1.splits=2'
-    ])
+    ]
+    outputs = ['--out', out, '--work-dir', tmp_path]
+    run_python('tools/test.py', DEMO, tmp_path / 'iter_2.pth', *outputs, *tiny_eval, timeout=900)
     metrics = json.loads(out.read_text())
     assert metrics['FID/fid'] > 0 and 0 <= metrics['FID/precision'] <= 1
     assert metrics['ClassifierScore-EffNetLite0-NOT-IS/classifier_score'] >= 1
 
 
 def test_test_script_refuses_a_checkpoint_of_another_architecture(tmp_path):
-    run([sys.executable, 'tools/train.py', TINY, '--work-dir', str(tmp_path)])
-    proc = subprocess.run([sys.executable, 'tools/test.py', DEMO,
-                           str(tmp_path / 'iter_4.pth')],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    run_python('tools/train.py', TINY, '--work-dir', tmp_path)
+    proc = run_python('tools/test.py', DEMO, tmp_path / 'iter_4.pth', timeout=300, check=False)
     assert proc.returncode != 0 and 'size mismatch' in proc.stderr
 
 
@@ -93,7 +72,7 @@ def test_test_script_refuses_a_checkpoint_of_another_architecture(tmp_path):
     (['tools/dist_test.sh', TINY, 'no.pth', '2'], 'checkpoint no.pth does not exist'),
 ])
 def test_launcher_scripts_say_what_is_missing(args, message):
-    proc = subprocess.run(['bash', *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = run_command('bash', *args, timeout=60, check=False)
     assert proc.returncode == 2 and message in proc.stderr
 
 
@@ -101,12 +80,8 @@ def test_launcher_scripts_say_what_is_missing(args, message):
                          [('/nowhere/python', "no '/nowhere/python' on PATH"),
                           ('/usr/bin/true', "'/usr/bin/true' (/usr/bin/true) has no torch")])
 def test_launcher_without_a_usable_python_says_how_to_get_one(python, message):
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', TINY, '2'],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=60,
-                          env=dict(os.environ, PYTHON=python))
+    proc = run_command(
+        'bash', 'tools/dist_train.sh', TINY, 2, env=dict(PYTHON=python), timeout=60, check=False)
     assert proc.returncode == 127 and message in proc.stderr and 'source .venv/bin/activate' in proc.stderr
 
 

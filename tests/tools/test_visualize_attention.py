@@ -1,8 +1,5 @@
 """tools/visualize_attention.py on a runner checkpoint: the figure's panels, the maps it draws, D on real
 images, and errors."""
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,7 +9,7 @@ from sagan_plugin.apis import figure_size
 from sagan_plugin.apis.attention_figure import COLOURS, HEADER
 from sagan_plugin.apis.grid import PAD
 from tests.apis.checkpoints import TINY, train_tiny
-from tests.conftest import REPO
+from tests.conftest import run_python
 from tools.visualize_attention import main
 
 
@@ -27,18 +24,11 @@ def test_figure_has_the_panels_and_the_maps_sum_to_one(checkpoint, tmp_path):
     """Both layers, 2 images, 2 given queries: the PNG is 2 layer blocks of 2 rows × (image + 2 maps), the
     image panel carries the query markers, and every drawn map sums to 1."""
     out, maps = tmp_path / 'fig.png', tmp_path / 'maps.npz'
-    proc = subprocess.run([
-        sys.executable, 'tools/visualize_attention.py', TINY, checkpoint, '--classes', 'Trouser', 'Bag',
-        '--queries', '4,4', '20,12', '--panel-size', '64', '--save-maps',
-        str(maps), '--out',
-        str(out)
-    ],
-                          cwd=REPO,
-                          capture_output=True,
-                          text=True,
-                          timeout=600,
-                          env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    args = [
+        TINY, checkpoint, '--classes', 'Trouser', 'Bag', '--queries', '4,4', '20,12', '--panel-size', '64'
+    ]
+    outputs = ['--save-maps', maps, '--out', out]
+    proc = run_python('tools/visualize_attention.py', *args, *outputs, env=dict(OMP_NUM_THREADS='1'))
     assert 'generator.16: paper variant' in proc.stdout and '(EMA generator)' in proc.stdout
     figure = np.asarray(Image.open(out).convert('RGB'))
     assert (figure.shape[1], figure.shape[0]) == figure_size([2, 2], 2, 64)
