@@ -17,7 +17,8 @@ import ctypes
 import sys
 
 import torch
-from bench_train import Side, keep_freed_memory, parse_args
+from bench_train import keep_freed_memory, parse_args
+from sides import Side
 from torch.utils._python_dispatch import TorchDispatchMode
 
 

@@ -2,9 +2,9 @@
 
     python tools/benchmarks/profile_step.py --res 128 --batch 64 --device cuda --precision bf16
 
-Takes bench_train.py's arguments and builds its model, batch, precision and update rule (``Side``); profiles
-``--steps`` iterations after three warm-up ones (Adam state, cuDNN autotuning, compilation) and prints the
-operators that take the most time of their own (device time on a GPU, CPU time on a CPU).
+Takes bench_train.py's arguments and builds the same model, batch, precision and update rule (sides.py);
+profiles ``--steps`` iterations after three warm-up ones (Adam state, cuDNN autotuning, compiling) and prints
+the operators that take the most time of their own (device time on a GPU, CPU time on a CPU).
 """
 import os.path as osp
 import sys
@@ -13,7 +13,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from bench_train import Side, parse_args  # noqa: E402
+from bench_train import parse_args  # noqa: E402
+from sides import Side  # noqa: E402
 
 
 def main() -> None:
