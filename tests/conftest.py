@@ -1,6 +1,7 @@
 import logging
 import os
 import os.path as osp
+import runpy
 import socket
 import subprocess
 import sys
@@ -50,6 +51,13 @@ def run_command(*cmd,
 def run_python(*args, **kwargs) -> subprocess.CompletedProcess:
     """``python ARGS`` with this interpreter (a tool, script or ``-c`` program); see ``run_command``."""
     return run_command(sys.executable, *args, **kwargs)
+
+
+def run_tool(monkeypatch, script: str, *args) -> dict:
+    """``tools/<script> ARGS`` in this process, exactly as its command line would run it (so a test can catch
+    its exception); returns the script's globals."""
+    monkeypatch.setattr(sys, 'argv', [osp.basename(script), *map(str, args)])
+    return runpy.run_path(osp.join(REPO, 'tools', script), run_name='__main__')
 
 
 def free_port() -> int:

@@ -1,9 +1,6 @@
 """Checkpoints that cannot be lost, damaged, mixed or moved out from under --resume (AtomicCheckpointHook)."""
-import os
 import os.path as osp
-import runpy
 import shutil
-import sys
 import zipfile
 
 import pytest
@@ -11,7 +8,7 @@ import torch
 from mmengine.config import Config
 
 from sagan_plugin.engine.checkpoint_files import verify_checkpoint
-from tests.conftest import REPO
+from tests.conftest import REPO, run_tool
 from tests.reliability.conftest import TINY, tiny_runner
 
 
@@ -39,12 +36,6 @@ def damage(path):
         data = f.read(16)
         f.seek(offset)
         f.write(bytes(b ^ 0xFF for b in data))
-
-
-def run_tool(monkeypatch, script, *args):
-    """A tool's main() in this process, exactly as its command line would run it."""
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, args)])
-    runpy.run_path(os.path.join(REPO, 'tools', script), run_name='__main__')
 
 
 def log_of(runner):

@@ -1,16 +1,13 @@
 """Faults during training: NaN weights, a save killed half-way. The last good checkpoint always survives."""
-import os
 import resource
-import runpy
 import shutil
-import sys
 
 import pytest
 import torch
 from mmengine.hooks import Hook
 
 from sagan_plugin.engine.checkpoint_files import verify_checkpoint
-from tests.conftest import REPO, run_python
+from tests.conftest import run_python, run_tool
 from tests.reliability.conftest import TINY, tiny_runner
 
 NO_GRID = {'custom_hooks.0.interval': 1000}  # the grid of a NaN generator is not what these tests look at
@@ -67,12 +64,8 @@ def test_a_checkpoint_with_nan_weights_is_refused_on_load(tmp_path, monkeypatch)
     torch.save(checkpoint, tmp_path / 'nan.pth')
     with pytest.raises(FloatingPointError, match=f'1 non-finite values in state_dict.{key}'):
         tiny_runner(tmp_path / 'resumed', resume_from=tmp_path / 'nan.pth').train()
-    monkeypatch.setattr(
-        sys, 'argv',
-        ['test.py', TINY, str(tmp_path / 'nan.pth'), '--work-dir',
-         str(tmp_path)])
     with pytest.raises(FloatingPointError, match='non-finite values'):
-        runpy.run_path(os.path.join(REPO, 'tools', 'test.py'), run_name='__main__')
+        run_tool(monkeypatch, 'test.py', TINY, tmp_path / 'nan.pth', '--work-dir', tmp_path)
 
 
 def test_divergence_exits_non_zero_without_writing_a_checkpoint(tmp_path):

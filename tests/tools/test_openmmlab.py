@@ -20,7 +20,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from sagan_plugin.registry import MODELS
-from tests.conftest import REPO, run_command, run_python
+from tests.conftest import REPO, run_command, run_python, run_tool
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
 DEMO = osp.join(REPO, 'configs', 'sagan_demo_fashion32.py')
@@ -134,8 +134,7 @@ def test_slurm_script_without_arguments_prints_its_usage():
 
 def test_print_config_merges_bases_and_overrides(capsys, monkeypatch):
     overrides = ['train_cfg.max_iters=7', 'optim_wrapper.generator_lr=3e-4']
-    monkeypatch.setattr(sys, 'argv', ['print_config.py', DEMO, '--cfg-options', *overrides])
-    runpy.run_path(osp.join(TOOLS, 'analysis_tools', 'print_config.py'), run_name='__main__')
+    run_tool(monkeypatch, 'analysis_tools/print_config.py', DEMO, '--cfg-options', *overrides)
     text = capsys.readouterr().out
     assert text.startswith('Config:\n')
     printed = Config.fromstring(text[len('Config:\n'):], '.py')
@@ -162,8 +161,7 @@ def test_get_flops_counts_the_fused_attention_as_torchs_math_kernel(capsys, monk
         assert fused == unfused and fused['attention_flops'] > 0
         assert fused['params'] == sum(p.numel() for p in network.parameters())
     assert tool['CPU_FLASH_SDPA'] in kernels  # G's attention ran the fused kernel (D's 1-wide heads do not)
-    monkeypatch.setattr(sys, 'argv', ['get_flops.py', TINY])
-    runpy.run_path(osp.join(TOOLS, 'analysis_tools', 'get_flops.py'), run_name='__main__')
+    run_tool(monkeypatch, 'analysis_tools/get_flops.py', TINY)
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
     assert rows['generator'][1] == rows['discriminator'][1] == '32'
     assert float(rows['generator'][3]) == pytest.approx(float(rows['generator'][4]) * 2, abs=2e-3)
@@ -171,8 +169,7 @@ def test_get_flops_counts_the_fused_attention_as_torchs_math_kernel(capsys, monk
 
 def test_publish_model_keeps_weights_and_meta_under_its_sha256(mim_trained, tmp_path, capsys, monkeypatch):
     checkpoint = mim_trained[0] / 'iter_4.pth'
-    monkeypatch.setattr(sys, 'argv', ['publish_model.py', str(checkpoint), str(tmp_path / 'sagan_tiny.pth')])
-    tool = runpy.run_path(osp.join(TOOLS, 'model_converters', 'publish_model.py'), run_name='__main__')
+    tool = run_tool(monkeypatch, 'model_converters/publish_model.py', checkpoint, tmp_path / 'sagan_tiny.pth')
     published = capsys.readouterr().out.strip()
     sha = hashlib.sha256(open(published, 'rb').read()).hexdigest()
     assert published == str(

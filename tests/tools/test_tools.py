@@ -4,22 +4,14 @@
 """
 import json
 import os.path as osp
-import runpy
-import sys
 
 import mmagic
 import pytest
 import torch
 
-from tests.conftest import REPO, run_command, run_python
+from tests.conftest import REPO, run_command, run_python, run_tool
 
 TINY = osp.join(REPO, 'tests', 'data', 'tiny_demo.py')
-
-
-def run_tool(monkeypatch, script, *args):
-    """A tool's main() in this process, exactly as its command line would run it."""
-    monkeypatch.setattr(sys, 'argv', [script, *map(str, args)])
-    runpy.run_path(osp.join(REPO, 'tools', script), run_name='__main__')
 
 
 def test_mmagic_train_script_runs_our_config(tmp_path):
