@@ -17,9 +17,11 @@ import ctypes
 import sys
 
 import torch
-from bench_train import keep_freed_memory, parse_args
-from sides import Side
+from bench_train import parse_args
+from sides import Side  # first: it puts the repository on sys.path
 from torch.utils._python_dispatch import TorchDispatchMode
+
+from sagan_plugin.engine.launch import keep_freed_memory
 
 
 class _MallInfo2(ctypes.Structure):
