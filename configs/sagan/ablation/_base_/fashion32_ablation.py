@@ -30,7 +30,7 @@ optim_wrapper = dict(
 
 # 2 runs at once on 2 CPU cores (one core each): 0.17 s/iteration without attention and with it at 8 px,
 # 0.20 at 16 px, 0.67 at 32 px (the N x N softmax at head width 2); ~1.5 min per evaluation. Why 12,000: the
-# README.
+# record, docs/ablation/README.md.
 train_cfg = dict(max_iters=12000, val_interval=2000)  # FID/KID every 2,000 iterations (the curves)
 default_hooks = dict(
     logger=dict(interval=100), checkpoint=dict(interval=500,
