@@ -18,7 +18,8 @@ def plot_fid(rows: list, path: str) -> None:
         iters = sorted(points)
         mean = [statistics.mean(points[i]) for i in iters]
         std = [statistics.stdev(points[i]) if len(points[i]) > 1 else 0.0 for i in iters]
-        line, = ax.plot(iters, mean, marker='o', label=arm)
+        runs = max(len(v) for v in points.values())
+        line, = ax.plot(iters, mean, marker='o', label=f'{arm} ({runs} run{"s" if runs > 1 else ""})')
         ax.fill_between(
             iters, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
             color=line.get_color(),

@@ -203,7 +203,9 @@ def best_attention_position(args) -> int:
 
 
 def mean_std(values) -> str:
-    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values) if len(values) > 1 else 0.0:.2f}'
+    """'mean ± std'; a single run's value alone (no spread to show)."""
+    spread = f' ± {statistics.stdev(values):.2f}' if len(values) > 1 else ''
+    return f'{statistics.mean(values):.2f}{spread}'
 
 
 def report(args) -> None:
