@@ -64,7 +64,7 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
 
 def test_summary_takes_each_finished_runs_best_and_last_evaluation():
     sys.path.insert(0, osp.join(REPO, 'tools', 'experiments'))
-    from attention_ablation import by_arm
+    from ablation_report import by_arm
     rows = [
         dict(arm='none', seed=0, iter=2, fid=10.0, kid=0.3, finished=True),
         dict(arm='none', seed=0, iter=4, fid=12.0, kid=0.2, finished=True),
