@@ -47,6 +47,13 @@ def read_state_dict(path: str) -> Tuple[Dict[str, Dict[str, Tensor]], dict]:
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'checkpoint {path} holds no state_dict (got {type(checkpoint).__name__})')
+    parts = _split_by_network(state, path)
+    meta = checkpoint.get('meta', {}) if 'state_dict' in checkpoint else {}
+    return parts, meta or {}
+
+
+def _split_by_network(state: Dict[str, Tensor], path: str) -> Dict[str, Dict[str, Tensor]]:
+    """``state`` split by the network prefix of its keys (``read_state_dict``'s first return value)."""
     prefixes = {
         'generator_ema': 'generator_ema.module.',
         'generator': 'generator.',
@@ -65,8 +72,7 @@ def read_state_dict(path: str) -> Tuple[Dict[str, Dict[str, Tensor]], dict]:
                          f'{_listing(unknown)}')
     if 'generator' not in parts:
         raise ValueError(f'checkpoint {path} has no generator.* weights (keys: {_listing(list(state))})')
-    meta = checkpoint.get('meta', {}) if 'state_dict' in checkpoint else {}
-    return parts, meta or {}
+    return parts
 
 
 def _listing(keys: Sequence[str], limit: int = 12) -> str:
