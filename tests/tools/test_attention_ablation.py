@@ -71,3 +71,26 @@ def test_summary_takes_each_finished_runs_best_and_last_evaluation():
         dict(arm='none', seed=1, iter=2, fid=5.0, kid=0.1, finished=False),  # still training: left out
     ]
     assert by_arm(rows) == {'none': [dict(best_fid=10.0, best_kid=0.2, fid=12.0, kid=0.2)]}
+
+
+def test_comparisons_give_the_difference_of_means_and_welchs_p():
+    sys.path.insert(0, osp.join(REPO, 'tools', 'experiments'))
+    from ablation_report import comparison_table
+
+    def run(fid: float) -> dict:
+        return dict(best_fid=fid, best_kid=fid / 1000, fid=fid, kid=fid / 1000)
+
+    runs = {
+        'no_attention': [run(4.0), run(6.0), run(8.0)],
+        'attention_8': [run(1.0), run(2.0), run(3.0)],
+        'attention_16': [run(1.0)],  # one run: no spread, no test
+        'residual_32': [run(1.0), run(2.0)],  # its attention arm has not run
+    }
+    # a blank line, the heading, a blank line, the table's two header lines, its rows
+    lines = comparison_table(runs)
+    assert '4 tests' in lines[1]
+    # t = -4 / sqrt(1/3 + 4/3) = -3.10, Welch's 2.94 degrees of freedom: p = 0.055 (pooled variances: 0.036)
+    row = '| attention_8 − no_attention | 3 / 3 | ' + ' | '.join(['-4.00 (p 0.05)'] * 4) + ' |'
+    assert lines[5:] == [row]
+    del runs['attention_8']
+    assert comparison_table(runs) == []

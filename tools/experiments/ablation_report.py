@@ -9,7 +9,9 @@ import statistics
 from collections import defaultdict
 
 from ablation_plots import plot_fid, plot_gamma
+from scipy.stats import ttest_ind
 
+METRICS = ('best_fid', 'best_kid', 'fid', 'kid')  # each run's best and last evaluation
 # The paper's Table 1 (ImageNet 128x128, FID / IS), for orientation only.
 PAPER = {
     'no_attention': '22.96 / 42.87',
@@ -118,6 +120,55 @@ def mean_std(values) -> str:
     return f'{statistics.mean(values):.2f}{spread}'
 
 
+def arm_order(arm: str) -> tuple:
+    """none first, then attention by position, then the controls."""
+    return arm.startswith('residual'), arm != 'no_attention', len(arm), arm
+
+
+def scaled(runs: list, key: str) -> list:
+    """One value per run; KID ×1000, as the tables print it."""
+    return [r[key] * (1000 if 'kid' in key else 1) for r in runs]
+
+
+def summary_table(runs: dict) -> list:
+    """Markdown lines: per arm, mean ± std over seeds of each run's best and final FID and KID."""
+    lines = [
+        '| arm | runs | FID, best of each run | KID ×1000, best | FID, final | KID ×1000, final | '
+        'paper, ImageNet-128 FID / IS (best) |', '|---|---|---|---|---|---|---|'
+    ]
+    for arm in sorted(runs, key=arm_order):
+        cells = [mean_std(scaled(runs[arm], key)) for key in METRICS]
+        lines.append(f'| {arm} | {len(runs[arm])} | {" | ".join(cells)} | {PAPER.get(arm, "-")} |')
+    return lines
+
+
+def comparison_table(runs: dict) -> list:
+    """Markdown lines: each attention arm against none, each control against attention at its position, as
+    the difference of the means with Welch's t-test p (unequal variances; the seeds are not paired: a seed
+    draws different numbers in different networks). None where no pair has two runs a side."""
+    arms = sorted(runs, key=arm_order)
+    pairs = [(a, 'no_attention') for a in arms if a.startswith('attention')]
+    pairs += [(a, a.replace('residual', 'attention')) for a in arms if a.startswith('residual')]
+    pairs = [(a, b) for a, b in pairs if b in runs and min(len(runs[a]), len(runs[b])) > 1]
+    if not pairs:
+        return []
+    tests = len(pairs) * len(METRICS)
+    lines = [
+        '', f'Differences of the means, Welch\'s p in brackets ({tests} tests on a few runs a side: a rough '
+        'guide; at p < 0.05 about one test in twenty comes out by chance):', '',
+        '| comparison | runs | FID, best of each run | KID ×1000, best | FID, final | KID ×1000, final |',
+        '|---|---|---|---|---|---|'
+    ]
+    for a, b in pairs:
+        cells = []
+        for key in METRICS:
+            x, y = scaled(runs[a], key), scaled(runs[b], key)
+            p = ttest_ind(x, y, equal_var=False).pvalue
+            cells.append(f'{statistics.mean(x) - statistics.mean(y):+.2f} (p {p:.2f})')
+        lines.append(f'| {a} − {b} | {len(runs[a])} / {len(runs[b])} | {" | ".join(cells)} |')
+    return lines
+
+
 def report(args) -> None:
     evaluations, gammas = run_rows(args)  # one read of each run's logs
     rows = with_recorded(args, 'ablation.csv', evaluations)
@@ -126,16 +177,7 @@ def report(args) -> None:
     write_csv(osp.join(args.out, 'ablation.csv'), rows, ['arm', 'seed', 'iter', 'fid', 'kid', 'finished'])
     write_csv(osp.join(args.out, 'gamma.csv'), gamma_rows, ['arm', 'seed', 'iter', 'layer', 'gamma'])
     runs = by_arm(rows)
-    lines = [
-        '| arm | runs | FID, best of each run | KID ×1000, best | FID, final | KID ×1000, final | '
-        'paper, ImageNet-128 FID / IS (best) |', '|---|---|---|---|---|---|---|'
-    ]
-    for arm in sorted(runs, key=lambda a: (a.startswith('residual'), a != 'no_attention', len(a), a)):
-        cells = [
-            mean_std([r[key] * (1000 if 'kid' in key else 1) for r in runs[arm]])
-            for key in ('best_fid', 'best_kid', 'fid', 'kid')
-        ]
-        lines.append(f'| {arm} | {len(runs[arm])} | {" | ".join(cells)} | {PAPER.get(arm, "-")} |')
+    lines = summary_table(runs) + comparison_table(runs)
     with open(osp.join(args.out, 'summary.md'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print('\n'.join(lines))

@@ -12,7 +12,8 @@ offline FID/KID (EMA generator, 1,000 samples against the 10,000 test images) ev
 Resumable: a finished run (``result.json`` in its folder, or recorded as finished in ``--out``'s
 ``ablation.csv``) is not repeated; an unfinished one continues with
 ``--resume`` from its last checkpoint. Writes ``ablation.csv`` (every evaluation of every run), ``summary.md``
-(per arm, mean ± std over seeds of each run's best and final FID/KID), ``fid.png`` (FID against iterations,
+(per arm, mean ± std over seeds of each run's best and final FID/KID; each arm against none and each
+control against attention at its position, with Welch's p), ``fid.png`` (FID against iterations,
 mean ± std), ``gamma.csv`` and ``gamma.png`` (γ of every attention layer against iterations) into ``--out``.
 The CSVs are the record: a report keeps the rows of runs whose folders are gone (a fresh clone, another
 machine), so what a session ran outlives its ``work_dirs``.
