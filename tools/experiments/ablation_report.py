@@ -1,5 +1,6 @@
 """The attention ablation's record: every evaluation and every γ of every run (read from the runs' logs, plus
-the rows a committed CSV keeps of runs whose folders are gone), the per-arm summary table and the figures."""
+the rows a committed CSV keeps of runs whose folders are gone), the per-arm summary table, the tests between
+arms and the figures."""
 import csv
 import glob
 import json
