@@ -146,7 +146,7 @@ def summary_table(runs: dict) -> list:
 def comparison_table(runs: dict) -> list:
     """Markdown lines: each attention arm against none, each control against attention at its position, as
     the difference of the means with Welch's t-test p (unequal variances; the seeds are not paired: a seed
-    draws different numbers in different networks). None where no pair has two runs a side."""
+    draws different numbers in different networks). No lines where no pair has two runs a side."""
     arms = sorted(runs, key=arm_order)
     pairs = [(a, 'no_attention') for a in arms if a.startswith('attention')]
     pairs += [(a, a.replace('residual', 'attention')) for a in arms if a.startswith('residual')]
