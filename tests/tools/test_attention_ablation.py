@@ -47,7 +47,8 @@ def test_one_arm_runs_reports_and_resumes(tmp_path):
     log = tmp_path / 'runs' / 'attention_16_seed0.out'
     size = log.stat().st_size
     second = run_python(*cmd, timeout=900)
-    assert '[ablation] attention_16 seed 0' not in second.stdout
+    assert f'[ablation] attention_16 seed 0: finished in {tmp_path / "runs"}' in second.stdout
+    assert 'tools/train.py' not in second.stdout
     assert log.stat().st_size == size  # the finished run was not started again
     # A report from elsewhere (no run folders, e.g. a fresh clone) keeps the recorded results and redraws the
     # figures from them.

@@ -51,18 +51,21 @@ def run_dir(args, arm: str, seed: int) -> str:
     return osp.join(args.work_dir, arm, f'seed{seed}')
 
 
+def say(message: str) -> None:
+    # one write per line: print() writes text and newline separately, and the --jobs threads interleave
+    sys.stdout.write(f'[ablation] {message}\n')
+    sys.stdout.flush()
+
+
 def train(args, arm: str, seed: int) -> None:
     """One run through tools/train.py; afterwards result.json holds its final evaluation."""
     folder = run_dir(args, arm, seed)
     if osp.exists(osp.join(folder, 'result.json')):
-        return
+        return say(f'{arm} seed {seed}: finished in {folder}, not repeated')
     if not osp.exists(folder) and any(r['finished'] and (r['arm'], r['seed']) == (arm, seed)
                                       for r in recorded(args, 'ablation.csv', present=set())):
-        print(
-            f'[ablation] {arm} seed {seed}: finished in {args.out}/ablation.csv, not repeated '
-            '(delete its rows to rerun it)',
-            flush=True)
-        return
+        return say(f'{arm} seed {seed}: finished in {args.out}/ablation.csv, not repeated '
+                   '(delete its rows to rerun it)')
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'),
@@ -74,7 +77,7 @@ def train(args, arm: str, seed: int) -> None:
     threads = str(max(1, (os.cpu_count() or 2) // args.jobs))
     log = osp.join(args.work_dir, f'{arm}_seed{seed}.out')
     os.makedirs(args.work_dir, exist_ok=True)
-    print(f'[ablation] {arm} seed {seed}: {" ".join(cmd[1:])}', flush=True)
+    say(f'{arm} seed {seed}: {" ".join(cmd[1:])}')
     with open(log, 'a') as out:
         proc = subprocess.run(
             cmd,
@@ -115,7 +118,9 @@ def main() -> None:
         arms = args.arms or ATTENTION_ARMS
         run_all(args, [a for a in arms if not a.startswith('residual')])
         if args.arms is None:  # the control at the best attention position
-            run_all(args, [f'residual_{best_attention_position(args)}'])
+            position = best_attention_position(args)
+            say(f'the control at {position} px, the attention position with the lowest mean best FID')
+            run_all(args, [f'residual_{position}'])
         else:
             run_all(args, [a for a in arms if a.startswith('residual')])
     report(args)
