@@ -1,6 +1,6 @@
 """SAGAN generator (Zhang et al. 2019): ResNet up-blocks, class-conditional BN, self-attention where asked."""
 from functools import partial
-from typing import Dict, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,18 @@ ARCHITECTURES: Dict[int, Tuple[Stage, ...]] = {
     128: (Stage(16, False), _UP(16), _UP(8), _UP(4), _UP(2), _UP(1)),
     256: (Stage(16, False), _UP(16), _UP(8), _UP(8), _UP(4), _UP(2), _UP(1)),
 }
+
+
+def _widths(table: Sequence[Stage], output_scale: int, base_channels: int,
+            channels: Optional[Sequence[int]]) -> List[int]:
+    """Channels of the 4×4 stem and of each up-block, once ``table`` is checked to reach ``output_scale``."""
+    if 4 * 2**sum(s.resample for s in table[1:]) != output_scale:
+        raise ValueError(f'architecture doubles 4x4 to {4 * 2**sum(s.resample for s in table[1:])} px, '
+                         f'not output_scale={output_scale}')
+    if channels is not None and len(channels) != len(table):
+        raise ValueError(f'channels needs {len(table)} entries (the 4×4 stem, then one per up-block), '
+                         f'got {len(channels)}')
+    return [s.width * base_channels for s in table] if channels is None else list(channels)
 
 
 @MODELS.register_module()
@@ -83,13 +95,7 @@ class SAGANGenerator(ResidualNetwork):
             raise ValueError('with_cp=True already recomputes every activation in backward; '
                              'set recompute_activations=False with it')
         table = table_rows(architecture, ARCHITECTURES, output_scale, 'output_scale')
-        if 4 * 2**sum(s.resample for s in table[1:]) != output_scale:
-            raise ValueError(f'architecture doubles 4x4 to {4 * 2**sum(s.resample for s in table[1:])} px, '
-                             f'not output_scale={output_scale}')
-        if channels is not None and len(channels) != len(table):
-            raise ValueError(f'channels needs {len(table)} entries (the 4×4 stem, then one per up-block), '
-                             f'got {len(channels)}')
-        widths = [s.width * base_channels for s in table] if channels is None else list(channels)
+        widths = _widths(table, output_scale, base_channels, channels)
         sn = SNLayers(eps=sn_eps)
         norm = partial(
             ConditionalBatchNorm2d, num_classes=num_classes, sn=sn if sn_embedding else None, eps=norm_eps)
