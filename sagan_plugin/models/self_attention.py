@@ -43,6 +43,31 @@ def _sdpa(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
     return F.scaled_dot_product_attention(q, k, v, scale=1.0)[:, 0]
 
 
+class _ScaledResidual(torch.autograd.Function):
+    """``y = x + γ·o`` (Eq. 3) without B×C×H×W temporaries beside y and the gradients.
+
+    Autograd's ``γ * o + x`` keeps γ·o and y alive together in forward, and builds ``grad ⊙ o`` whole in
+    backward for γ's gradient: at 64×64 those maps set the block's peak live memory
+    (tools/benchmarks/bench_attention.py). Here forward is one ``addcmul`` and γ's gradient is summed a
+    slice of the batch at a time, in fp32. x, o: B×C×H×W; γ: a 0-dim tensor.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, o: Tensor, gamma: Tensor) -> Tensor:
+        ctx.save_for_backward(o if ctx.needs_input_grad[2] else None, gamma)  # o only for γ's gradient
+        return torch.addcmul(x, o, gamma)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+        # Autograd casts each gradient to its input's dtype (x, o and γ may differ under autocast).
+        o, gamma = ctx.saved_tensors
+        _, o_needs_grad, gamma_needs_grad = ctx.needs_input_grad  # γ needs none while G trains D frozen
+        chunk = max(1, grad.shape[0] // 8)  # temporaries of 1/8 of the map
+        grad_gamma = sum((g * v).sum(dtype=torch.float32)
+                         for g, v in zip(grad.split(chunk), o.split(chunk))) if gamma_needs_grad else None
+        return grad, grad * gamma if o_needs_grad else None, grad_gamma
+
+
 @MODELS.register_module()
 class SelfAttentionBlock(nn.Module):
     """Self-attention over all positions of a feature map, output ``y = γ·o + x``.
@@ -108,7 +133,7 @@ class SelfAttentionBlock(nn.Module):
         else:
             o = _attend(q, k, v)
         o = self.out(o.transpose(1, 2).reshape(b, -1, h, w))  # Eq. 2
-        y = self.gamma * o + x  # Eq. 3
+        y = _ScaledResidual.apply(x, o, self.gamma)  # Eq. 3
         if self.recorded is not None:
             self.recorded.append(attn.detach())
         return (y, attn) if return_attention else y

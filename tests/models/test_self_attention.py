@@ -147,3 +147,29 @@ def test_bf16_autocast_runs_narrow_heads_in_fp32_on_cpu(channels):
     in_bf16 = F.scaled_dot_product_attention(*(t[:, None] for t in (q, k, v)), scale=1.0)[:, 0]
     assert out.dtype == torch.bfloat16 and not torch.equal(exact.bfloat16(), in_bf16)
     assert torch.equal(out, exact.bfloat16() if d <= CPU_FP32_MAX_HEAD_DIM else in_bf16)
+
+
+@pytest.mark.parametrize('x_dtype,o_dtype', [(torch.float32, torch.float32), (torch.float32, torch.bfloat16),
+                                             (torch.bfloat16, torch.bfloat16)])
+@pytest.mark.parametrize('batch', (3, 16))  # fewer samples than slices of γ's gradient sum, and more
+@pytest.mark.parametrize('gamma_trainable', (True, False))  # False: D frozen during the G step
+def test_scaled_residual_matches_autograd(x_dtype, o_dtype, batch, gamma_trainable):
+    """Eq. 3 through ``_ScaledResidual`` gives autograd's ``γ·o + x``: output dtype, value and gradients,
+    channels-last maps included; like autograd it keeps o for backward only while γ trains."""
+    from sagan_plugin.models.self_attention import _ScaledResidual
+    gen = torch.Generator().manual_seed(batch)
+    x, o, grad = (
+        torch.randn(batch, 4, 5, 6, generator=gen).contiguous(memory_format=torch.channels_last)
+        for _ in range(3))
+    gamma = torch.tensor(0.3, requires_grad=gamma_trainable)
+    leaves = [x.to(x_dtype).requires_grad_(), o.to(o_dtype).requires_grad_()] + [gamma] * gamma_trainable
+    plain = gamma * leaves[1] + leaves[0]
+    expected = torch.autograd.grad(plain, leaves, grad.to(plain.dtype))
+    ours = _ScaledResidual.apply(leaves[0], leaves[1], gamma)
+    assert ours.dtype == plain.dtype
+    assert (ours.grad_fn.saved_tensors[0] is None) != gamma_trainable  # o kept only for γ's gradient
+    tol = dict(atol=2e-2, rtol=2e-2) if torch.bfloat16 in (x_dtype, o_dtype) else dict(atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours, plain, **tol)
+    for got, want in zip(torch.autograd.grad(ours, leaves, grad.to(ours.dtype)), expected):
+        assert got.dtype == want.dtype
+        torch.testing.assert_close(got, want, **tol)

@@ -11,16 +11,17 @@ Compared, at a 64×64 feature map with C=128 and a 32×32 one with C=256 (the wi
 - ours pooled with the alternative we rejected for equalising head dims (value split into heads sharing q, k);
 - ours paper with ``return_attention=True`` (explicit N×N map), to show what the fused path saves.
 
-Each (implementation, case) runs in a fresh subprocess. Peak memory is ``torch.cuda.max_memory_allocated``
-growth on CUDA; on CPU it is the growth of the peak resident set (``ru_maxrss``) over the resident set just
-before the first step, so earlier runs cannot hide or inflate it. Times are the best of ``--iters`` steps
-after that first one: wall clock, and process CPU time. The time ratio ours / mmagic's uses CPU time on CPU
-(wall clock is at the mercy of other jobs on a shared machine) and wall time on CUDA. CPU runs default to one
-thread, because idle OpenMP workers spin and bill CPU time that is not work.
+Each (implementation, case) runs in a fresh subprocess: one warm-up step (oneDNN's primitives, the first
+power iteration), then one step whose peak memory above the bytes in use before it is reported, gradients
+included: ``torch.cuda.max_memory_allocated`` on CUDA, the same count of live bytes on CPU
+(``live_memory.py``; until 2026-12-05 the growth of the peak resident set, which also counted what malloc
+kept after frees). Times are the best of ``--iters`` further steps: wall clock, and process CPU time. The
+time ratio ours / mmagic's uses CPU time on CPU (wall clock is at the mercy of other jobs on a shared machine)
+and wall time on CUDA. CPU runs default to one thread, because idle OpenMP workers spin and bill CPU time
+that is not work.
 """
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Callable, Dict, Tuple
 
 import torch
 import torch.nn.functional as F
+from live_memory import PeakInUse, bytes_in_use
 
 CASES = ((64, 128), (32, 256))  # (feature-map side, channels)
 IMPLEMENTATIONS = ('mmagic', 'paper', 'pooled', 'pooled-split-heads', 'paper-explicit-map')
@@ -64,15 +66,6 @@ def _build(impl: str, channels: int) -> Tuple[torch.nn.Module, Callable[[torch.T
     return block, block
 
 
-def _rss_mib() -> float:
-    with open('/proc/self/statm') as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def measure(impl: str, side: int, channels: int, batch: int, iters: int) -> Dict[str, float]:
     """One implementation on one case, in this process: best ms per forward+backward, and peak MiB."""
     cuda = torch.cuda.is_available()
@@ -83,19 +76,23 @@ def measure(impl: str, side: int, channels: int, batch: int, iters: int) -> Dict
     x = torch.randn(batch, channels, side, side, device=device, requires_grad=True)
 
     def step() -> None:
+        x.grad = None
+        block.zero_grad(set_to_none=True)  # as a training step: its gradients are new tensors
         forward(x).sum().backward()
         if cuda:
             torch.cuda.synchronize()
 
+    step()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
         step()
         peak = (torch.cuda.max_memory_allocated() - before) / 2**20
     else:
-        before = _rss_mib()
-        step()
-        peak = _peak_mib() - before
+        before = bytes_in_use()
+        with PeakInUse() as mode:
+            step()
+        peak = (mode.peak - before) / 2**20
     wall, cpu = [], []
     for _ in range(iters):
         start, start_cpu = time.perf_counter(), time.process_time()

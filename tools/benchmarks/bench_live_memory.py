@@ -6,51 +6,21 @@
 
 ``bench_train.py``'s memory column is the peak resident set, which also holds what malloc keeps after a free
 and what fragmentation wastes: it moves by ±10% between fresh processes and can hide a real change. This
-measures what ``torch.cuda.max_memory_allocated`` measures on a GPU: the bytes malloc has handed out and not
-got back (glibc's ``mallinfo2``: ``uordblks + hblkhd``), sampled after every aten op of the forward and
-backward passes of one iteration, above the bytes in use when the iteration starts. Each side runs two
+measures what ``torch.cuda.max_memory_allocated`` measures on a GPU (``live_memory.py``): the bytes malloc
+has handed out and not got back, sampled after every aten op of the forward and backward passes of one
+iteration, above the bytes in use when the iteration starts. Each side runs two
 warm-up iterations first (Adam state, oneDNN's primitive caches), so the figure is the activations,
 gradients and temporaries of a step; it repeats to within a few MB. Arguments and models as in
 ``bench_train.py`` (same configs, batch and update rule). glibc only.
 """
-import ctypes
 import sys
 
 import torch
 from bench_train import parse_args
+from live_memory import PeakInUse, bytes_in_use
 from sides import Side  # first: it puts the repository on sys.path
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from sagan_plugin.engine.launch import keep_freed_memory
-
-
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t)
-                for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks',
-                             'uordblks', 'fordblks', 'keepcost')]
-
-
-_LIBC = ctypes.CDLL('libc.so.6')  # mallinfo2: glibc >= 2.33 (mallinfo's int fields overflow at 2 GB)
-_LIBC.mallinfo2.restype = _MallInfo2
-
-
-def bytes_in_use() -> int:
-    """Bytes malloc has handed out: from its heaps (uordblks) and as separate mmaps (hblkhd)."""
-    info = _LIBC.mallinfo2()
-    return info.uordblks + info.hblkhd
-
-
-class PeakInUse(TorchDispatchMode):
-    """The highest ``bytes_in_use()`` after any aten op run while the mode is on (autograd's too)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.peak = bytes_in_use()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        self.peak = max(self.peak, bytes_in_use())
-        return out
 
 
 def live_peak(side: Side) -> int:
