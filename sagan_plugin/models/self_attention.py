@@ -61,7 +61,7 @@ class _ScaledResidual(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
         # Autograd casts each gradient to its input's dtype (x, o and γ may differ under autocast).
         o, gamma = ctx.saved_tensors
-        _, o_needs_grad, gamma_needs_grad = ctx.needs_input_grad  # γ needs none while G trains D frozen
+        _, o_needs_grad, gamma_needs_grad = ctx.needs_input_grad  # D's γ needs none in the G step (D frozen)
         chunk = max(1, grad.shape[0] // 8)  # temporaries of 1/8 of the map
         grad_gamma = sum((g * v).sum(dtype=torch.float32)
                          for g, v in zip(grad.split(chunk), o.split(chunk))) if gamma_needs_grad else None
