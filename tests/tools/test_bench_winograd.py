@@ -24,5 +24,5 @@ def test_winograd_conv_equals_conv2d(bench, m):
     generator = torch.Generator().manual_seed(m)
     x = torch.randn(2, 5, 7, 10, generator=generator).contiguous(memory_format=torch.channels_last)
     weight = torch.randn(6, 5, 3, 3, generator=generator)
-    out = bench.winograd_conv(x, weight, m, {m: bench.kronecker_transforms(m)})
+    out = bench.winograd_conv(x, weight, m, bench.kronecker_transforms(m))
     torch.testing.assert_close(out, F.conv2d(x, weight, padding=1), rtol=1e-4, atol=1e-4)

@@ -17,7 +17,7 @@ product with the flipped weight, so the ratios bound what a training step could 
 """
 import argparse
 import time
-from typing import Dict, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn.functional as F
@@ -52,9 +52,9 @@ def kronecker_transforms(m: int) -> KronTransforms:
     return tuple(torch.kron(t, t).float() for t in matrices)
 
 
-def winograd_conv(x: Tensor, weight: Tensor, m: int, kron: Dict[int, KronTransforms]) -> Tensor:
+def winograd_conv(x: Tensor, weight: Tensor, m: int, transforms: KronTransforms) -> Tensor:
     """``F.conv2d(x, weight, padding=1)`` by F(m, 3): x B×C×H×W (channels-last), weight K×C×3×3 → B×K×H×W."""
-    bb, gg, aa = kron[m]
+    bb, gg, aa = transforms  # of F(m, 3), from kronecker_transforms(m)
     a, (b, c, h, w), k = m + 2, x.shape, weight.shape[0]
     th, tw = -(-h // m), -(-w // m)  # tiles per column and row; the last ones overhang into zero padding
     xp = F.pad(x.permute(0, 2, 3, 1), (0, 0, 1, 1 + tw * m - w, 1, 1 + th * m - h))  # B×H'×W'×C
@@ -96,8 +96,8 @@ def main() -> None:
             times = {'conv': median_ms(lambda: F.conv2d(x, weight, padding=1), args.reps)}
             row = f'| {batch} | {c_in} → {c_out} | {side}² | {times["conv"]:.1f} |'
             for m in TRANSFORMS:
-                error = (winograd_conv(x, weight, m, kron) - exact).abs().max() / exact.abs().max()
-                times[m] = median_ms(lambda: winograd_conv(x, weight, m, kron), args.reps)
+                error = (winograd_conv(x, weight, m, kron[m]) - exact).abs().max() / exact.abs().max()
+                times[m] = median_ms(lambda: winograd_conv(x, weight, m, kron[m]), args.reps)
                 row += f' {times[m]:.1f} | {times["conv"] / times[m]:.2f}× | {error:.0e} |'
             print(row, flush=True)
             times['best'] = min(times.values())  # each shape by its fastest form, as a per-shape switch would
