@@ -96,7 +96,8 @@ class SAGANDiscriminator(ResidualNetwork):
         initialise_weights(self, init_type)
 
     def forward(self, x: Tensor, label: Optional[Tensor] = None) -> Tensor:
-        """x: B×in_channels×S×S images, label: B class indices (if conditional) → B raw scores."""
+        """x: B×in_channels×S×S images, label: B or B×1 int64 class indices (if conditional; B×1 as mmagic's
+        ``PackInputs`` hands them) → B raw scores."""
         expected = (self.in_channels, self.input_scale, self.input_scale)
         if x.ndim != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f'expected images of shape (B, {", ".join(map(str, expected))}), '

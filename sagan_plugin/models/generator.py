@@ -127,7 +127,8 @@ class SAGANGenerator(ResidualNetwork):
                 noise: Tensor,
                 label: Optional[Tensor] = None,
                 return_noise: bool = False) -> Union[Tensor, Dict[str, Optional[Tensor]]]:
-        """noise: B×noise_size, label: B class indices or B×K class weights (if conditional) →
+        """noise: B×noise_size, label: B or B×1 class indices (int64; B×1 is how mmagic's ``PackInputs``
+        hands them) or B×K float class weights (if conditional) →
         B×out_channels×S×S in [-1, 1]. Class weights mix the classes' conditional-BN embeddings (e.g.
         ``(1-t)·onehot(a) + t·onehot(b)`` interpolates from class a to class b).
 

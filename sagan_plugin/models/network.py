@@ -72,7 +72,9 @@ def check_label(label: Optional[Tensor],
                 allow_weights: bool = False) -> Optional[Tensor]:
     """Shape and dtype of the class labels of a network with ``num_classes`` classes; None if unconditional.
 
-    ``allow_weights`` also accepts float B×K class weights (the generator mixes class embeddings with them).
+    Class indices may come as shape ``(B,)`` or ``(B, 1)``: mmagic's ``PackInputs`` and its GAN models
+    hand ``(B, 1)``, which its own networks accept, so ours do too (a view, no copy). ``allow_weights`` also
+    accepts float B×K class weights (the generator mixes class embeddings with them).
 
     Only what needs no look at the values (no host-device sync, no graph break under ``torch.compile``): the
     range of real labels is checked once where they enter (``SAGAN.data_sample_to_label``, the sampling API).
@@ -84,10 +86,12 @@ def check_label(label: Optional[Tensor],
         raise ValueError(f'num_classes={num_classes}: a label tensor of shape ({batch_size},) is required')
     if allow_weights and label.is_floating_point() and label.shape == (batch_size, num_classes):
         return label
+    if label.shape == (batch_size, 1) and label.dtype == torch.long:
+        label = label.view(batch_size)
     if label.shape != (batch_size, ) or label.dtype != torch.long:
         weights = f' (or float class weights of shape ({batch_size}, {num_classes}))' if allow_weights else ''
-        raise ValueError(f'expected label of shape ({batch_size},) and dtype torch.int64{weights}, '
-                         f'got shape {tuple(label.shape)} and dtype {label.dtype}')
+        raise ValueError(f'expected label of shape ({batch_size},) or ({batch_size}, 1) and dtype torch.int64'
+                         f'{weights}, got shape {tuple(label.shape)} and dtype {label.dtype}')
     return label
 
 

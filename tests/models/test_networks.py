@@ -162,13 +162,24 @@ def test_bad_construction_names_the_argument(name, kwargs, match):
 @pytest.mark.parametrize('name', NETS)
 @pytest.mark.parametrize('label,match', [
     (None, r'num_classes=3: a label tensor of shape \(2,\) is required'),
-    (torch.tensor([[0], [1]]), r'expected label of shape \(2,\).*got shape \(2, 1\)'),
+    (torch.tensor([[0, 1], [1, 0]]), r'expected label of shape \(2,\) or \(2, 1\).*got shape \(2, 2\)'),
+    (torch.tensor([[0], [1]], dtype=torch.int32), r'dtype torch.int64.*got .* torch.int32'),
     (torch.tensor([0.0, 1.0]), r'dtype torch.int64.*got .* torch.float32'),
     (torch.tensor([0, 1, 2]), r'expected label of shape \(2,\)'),
 ])
 def test_bad_labels_are_clear_errors(name, label, match):
     with pytest.raises(ValueError, match=match):
         run(name, build(name, num_classes=3), label=label)
+
+
+@pytest.mark.parametrize('name', NETS)
+def test_labels_of_shape_b_by_1_as_mmagic_packs_them_give_the_same_output(name):
+    net = build(name, num_classes=3).eval()
+    label = torch.tensor([2, 0])
+    torch.manual_seed(1)
+    flat = run(name, net, label=label)
+    torch.manual_seed(1)
+    assert torch.equal(flat, run(name, net, label=label[:, None]))
 
 
 @pytest.mark.parametrize('name', NETS)
