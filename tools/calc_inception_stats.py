@@ -18,12 +18,13 @@ import os.path as osp
 import sys
 from typing import List
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout without installing
 
 import sagan_plugin  # noqa: E402,F401  (registers the plugin's components)
+from sagan_plugin.engine.cfg_options import CfgOptionsAction  # noqa: E402
 from sagan_plugin.engine.launch import merge_cfg_options  # noqa: E402
 from sagan_plugin.evaluation import OfflineFID  # noqa: E402
 from sagan_plugin.registry import DATASETS, METRICS, MODELS  # noqa: E402
@@ -43,7 +44,7 @@ def parse_args(argv: List[str] = None) -> argparse.Namespace:
         help='also store raw features (always done when the metric computes KID or precision/recall)')
     parser.add_argument('--force', action='store_true', help='recompute and overwrite an existing file')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override config values, key=value')
+        '--cfg-options', nargs='+', action=CfgOptionsAction, help='override config values, key=value')
     return parser.parse_args(argv)
 
 

@@ -8,17 +8,20 @@
 ``--config`` names the config of ours that reproduces the peer's architecture (configs/sagan_mmagic_*.py,
 configs/sagan_studiogan_*.py). The result holds ``state_dict`` (our keys, for every network the
 input had) and ``meta``; use it with tools/sample.py, tools/test.py or as ``load_from``. Unknown, missing or
-mis-shaped keys are an error listing them; nothing is dropped.
+mis-shaped keys are an error listing them; nothing is dropped. The input is checked as every checkpoint we
+read is (archive CRC, plain weights only, finite values), and a checkpoint that is already ours is refused.
 """
 import argparse
 import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from sagan_plugin.converters import convert_checkpoint
+from sagan_plugin.engine.cfg_options import CfgOptionsAction
+from sagan_plugin.engine.checkpoint_files import verify_checkpoint
 from sagan_plugin.registry import MODELS
 
 
@@ -38,7 +41,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config values, e.g. model.num_classes=0 for an unconditional model')
     return parser.parse_args()
 
@@ -59,6 +62,7 @@ def main() -> None:
     os.makedirs(osp.dirname(osp.abspath(args.output)), exist_ok=True)
     tmp = f'{args.output}.tmp{os.getpid()}'
     torch.save(dict(state_dict=state, meta=meta), tmp)
+    verify_checkpoint(tmp)  # read back as every tool will read it (archive CRC, finite weights)
     os.replace(tmp, args.output)  # a killed conversion never leaves half a file under the output name
     print(f'converted {", ".join(found)} ({len(state)} tensors) from {args.peer} -> {args.output}')
 

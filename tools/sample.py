@@ -18,6 +18,7 @@ from PIL import Image
 
 from sagan_plugin.apis import (class_grid_inputs, class_names, generate, image_grid, init_model, interpolate,
                                sampling_generator)
+from sagan_plugin.engine.output_paths import check_output_file, check_output_folder
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -105,8 +106,17 @@ def save(path: str, picture) -> None:
     print(f'wrote {path} ({picture.shape[1]}x{picture.shape[0]})')
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Fail before loading and generating when ``--out`` or ``--out-dir`` cannot be written."""
+    if args.out:
+        check_output_file(args.out, '--out', example='grid.png')
+    if args.out_dir:
+        check_output_folder(args.out_dir, '--out-dir')
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    check_outputs(args)
     model = init_model(args.config, args.checkpoint, device=args.device)
     use_ema = False if args.no_ema else None
     _, ema = sampling_generator(model, use_ema)

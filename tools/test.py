@@ -2,17 +2,20 @@
 
     python tools/test.py CONFIG CHECKPOINT [--out metrics.json] [--cfg-options k=v ...]
     tools/dist_test.sh CONFIG CHECKPOINT 4 [--out metrics.json]
+
+The Runner writes its log folder and config dump into the work_dir, so a work_dir that a training (or
+another evaluation) is using is refused, naming its pid: give this one its own --work-dir.
 """
 import argparse
 import json
-import os
-import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
+from sagan_plugin.engine.output_paths import check_output_file
+from sagan_plugin.engine.work_dir_lock import claim_work_dir
 
 
 class KeepTestMetrics(Hook):
@@ -37,14 +40,7 @@ def parse_args() -> argparse.Namespace:
 
 def check_out(path: str) -> None:
     """Fail before the (long) evaluation when ``--out`` cannot be written."""
-    folder = osp.dirname(osp.abspath(path))
-    if osp.isdir(path):
-        raise IsADirectoryError(
-            f'--out {path} is a folder; give a file name such as {osp.join(path, "metrics.json")}')
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'--out {path}: folder {folder} does not exist; create it first')
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f'--out {path}: folder {folder} is not writable')
+    check_output_file(path, '--out', example='metrics.json', create_parents=False)
 
 
 def main() -> None:
@@ -54,12 +50,13 @@ def main() -> None:
     check_checkpoint(args.checkpoint)
     cfg = load_config(args)
     cfg.load_from, cfg.resume = None, False
-    runner = Runner.from_cfg(cfg)
-    # Strict: a checkpoint of another architecture is an error, not a partly random model.
-    runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
-    keep = KeepTestMetrics()
-    runner.register_hook(keep, priority='LOWEST')
-    runner.test()
+    with claim_work_dir(cfg):  # the Runner writes its log folder and config dump into the work_dir
+        runner = Runner.from_cfg(cfg)
+        # Strict: a checkpoint of another architecture is an error, not a partly random model.
+        runner.load_checkpoint(args.checkpoint, map_location='cpu', strict=True)
+        keep = KeepTestMetrics()
+        runner.register_hook(keep, priority='LOWEST')
+        runner.test()
     if args.out and is_main_process():
         with open(args.out, 'w') as f:
             metrics = {k: float(v) if hasattr(v, '__float__') else v for k, v in keep.metrics.items()}

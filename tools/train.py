@@ -6,7 +6,7 @@
 
 --resume alone continues from the newest checkpoint in the work_dir that passes its integrity check (a damaged
 one is passed over with a warning); a run without --resume refuses a work_dir that holds another run's
-checkpoints.
+checkpoints, and any run refuses a work_dir that another live run is using (naming its pid).
 """
 import argparse
 import os.path as osp
@@ -15,6 +15,8 @@ from mmengine.runner import Runner
 
 from sagan_plugin.engine.checkpoint_files import LAST_CHECKPOINT, checkpoints_in
 from sagan_plugin.engine.launch import add_common_args, load_config
+from sagan_plugin.engine.preemption_hook import TrainingPreempted, exit_at_once
+from sagan_plugin.engine.work_dir_lock import claim_work_dir
 
 
 def parse_args() -> argparse.Namespace:
@@ -70,7 +72,11 @@ def main() -> None:
     if args.amp:  # bf16 on CPU and GPU: fp32's exponent range, so SN and the hinge loss need no loss scale
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('dtype', 'bfloat16')  # a config's dtype='float16' (pre-Ampere GPUs) wins
-    Runner.from_cfg(cfg).train()
+    with claim_work_dir(cfg, fresh=not cfg.get('resume')):  # before the Runner writes into the work_dir
+        try:
+            Runner.from_cfg(cfg).train()
+        except TrainingPreempted as preempted:  # SIGTERM/SIGUSR1: every rank saved; all leave now, code 75
+            exit_at_once(preempted.code)
 
 
 if __name__ == '__main__':

@@ -23,6 +23,7 @@ from PIL import Image
 from sagan_plugin.apis import (attention_figure, dataset_images, discriminator_attention, file_images,
                                generator_attention, init_model, parse_classes, parse_layers, parse_queries,
                                truncated_noise)
+from sagan_plugin.engine.output_paths import check_output_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -70,6 +71,9 @@ def discriminator_inputs(args: argparse.Namespace, model: torch.nn.Module, fake:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    check_output_file(args.out, '--out', example='attention.png')  # before the model is loaded and run
+    if args.save_maps:
+        check_output_file(args.save_maps, '--save-maps', example='maps.npz', create_parents=False)
     model = init_model(args.config, args.checkpoint, device=args.device)
     layers = parse_layers(model, args.layer)
     if args.classes or not model.num_classes:

@@ -16,7 +16,9 @@ default_hooks = dict(
         save_param_scheduler=True),
     rng_state=dict(type='RNGStateHook'),  # z/y streams continue on --resume
     non_finite=dict(type='NonFiniteGuardHook'),  # stop at the first NaN/Inf loss or weight, saving nothing
-    setup_check=dict(type='SetupCheckHook'))  # dataset classes vs model.num_classes, before iteration 1
+    setup_check=dict(type='SetupCheckHook'),  # dataset classes vs model.num_classes, before iteration 1
+    # SIGTERM/SIGUSR1 (a scheduler stopping the job): save at the next iteration, exit 75 (slurm_train.sh)
+    preemption=dict(type='PreemptionHook', signals=['SIGTERM', 'SIGUSR1']))
 
 # mmagic's sample grid, in custom_hooks as in mmagic's configs; label='cycle' gives class k to grid column k.
 custom_hooks = [

@@ -10,16 +10,16 @@ from .attention import (AttentionMaps, attention_layers, discriminator_attention
                         parse_layers, parse_queries, query_maps)
 from .attention_figure import attention_figure, figure_size
 from .grid import image_grid
-from .inference import (class_names, init_model, load_weights, parse_classes, read_state_dict,
-                        sampling_generator)
+from .inference import (check_label_ids, class_names, init_model, load_weights, parse_classes,
+                        read_state_dict, sampling_generator)
 from .real_images import dataset_images, file_images
 from .sampling import (Samples, class_grid_inputs, generate, interpolate, sample_images, to_rgb_uint8,
                        truncated_noise)
 
 __all__ = [
-    'AttentionMaps', 'Samples', 'attention_figure', 'attention_layers', 'class_grid_inputs', 'class_names',
-    'dataset_images', 'discriminator_attention', 'figure_size', 'file_images', 'generate',
-    'generator_attention', 'image_grid', 'init_model', 'interpolate', 'load_weights', 'parse_classes',
-    'parse_layers', 'parse_queries', 'query_maps', 'read_state_dict', 'sample_images', 'sampling_generator',
-    'to_rgb_uint8', 'truncated_noise'
+    'AttentionMaps', 'Samples', 'attention_figure', 'attention_layers', 'check_label_ids',
+    'class_grid_inputs', 'class_names', 'dataset_images', 'discriminator_attention', 'figure_size',
+    'file_images', 'generate', 'generator_attention', 'image_grid', 'init_model', 'interpolate',
+    'load_weights', 'parse_classes', 'parse_layers', 'parse_queries', 'query_maps', 'read_state_dict',
+    'sample_images', 'sampling_generator', 'to_rgb_uint8', 'truncated_noise'
 ]

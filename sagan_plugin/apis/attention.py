@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from sagan_plugin.models.self_attention import record_attention
-from .inference import network, sampling_generator
+from .inference import check_label_ids, network, sampling_generator
 from .sampling import to_rgb_uint8
 
 NETWORKS = ('generator', 'discriminator')
@@ -130,6 +130,7 @@ def generator_attention(model: nn.Module,
         :class:`AttentionMaps` per generator layer.
     """
     generator, ema = sampling_generator(model, use_ema)
+    check_label_ids(model, labels)
     device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()  # running BN statistics; no SN power iteration
@@ -160,6 +161,7 @@ def discriminator_attention(model: nn.Module, layers: Sequence[str], inputs: Ten
     names = [name for name in layers if name.startswith('discriminator.')]
     if not names:
         return []
+    check_label_ids(model, labels)
     disc = network(model, 'discriminator')
     device = next(disc.parameters()).device
     was_training = disc.training

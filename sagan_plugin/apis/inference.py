@@ -4,7 +4,6 @@ Only the generator is required in the checkpoint: converted checkpoints may carr
 EMA generator is used when the checkpoint holds one (``generator_ema.module.*``), whatever the config says.
 """
 import copy
-import pickle
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -34,16 +33,8 @@ def read_state_dict(path: str) -> Tuple[Dict[str, Dict[str, Tensor]], dict]:
         that network. Any other key is an error listing the keys.
     """
     # imported here: sagan_plugin.engine imports the attention hook, which imports this module
-    from sagan_plugin.engine.launch import check_checkpoint
-    check_checkpoint(path)
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as err:
-        hint = (
-            '; a checkpoint of mmagic or StudioGAN is converted first: tools/convert_checkpoint.py --from '
-            'mmagic|studiogan ... (see the README). Nothing was allow-listed'
-            if 'getattr' in str(err) else '')
-        raise ValueError(f'checkpoint {path} holds objects that are not plain weights{hint}: {err}') from err
+    from sagan_plugin.engine.checkpoint_files import read_checkpoint
+    checkpoint = read_checkpoint(path)  # archive CRC, plain weights only, every tensor finite
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'checkpoint {path} holds no state_dict (got {type(checkpoint).__name__})')
@@ -182,6 +173,18 @@ def class_names(model: nn.Module) -> Optional[List[str]]:
             level=30)
         return None
     return list(names) if names is not None else None
+
+
+def check_label_ids(model: nn.Module, labels: Optional[Tensor]) -> None:
+    """Raise a ValueError naming the first class id in ``labels`` outside ``[0, model.num_classes)``.
+
+    The sampling entry points call it once per call on the labels as given (before they go to the device),
+    so the networks' forward stays free of host-device syncs and an id out of range is not an IndexError
+    from deep inside an embedding. None (unconditional) and float class weights pass: the networks check
+    their shapes.
+    """
+    if labels is not None and model.num_classes and not labels.is_floating_point():
+        check_label_range(labels, model.num_classes, 'class id')
 
 
 def parse_classes(model: nn.Module, classes: Optional[Sequence[Union[int, str]]]) -> Optional[Tensor]:

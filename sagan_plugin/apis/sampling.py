@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .inference import class_names, parse_classes, sampling_generator
+from .inference import check_label_ids, class_names, parse_classes, sampling_generator
 
 INTERPOLATIONS = ('latent', 'class')
 
@@ -88,6 +88,7 @@ def generate(model: nn.Module,
         progress: show a tqdm progress bar.
     """
     generator, _ = sampling_generator(model, use_ema)
+    check_label_ids(model, labels)
     device = next(generator.parameters()).device
     for start in tqdm(range(0, len(noise), batch_size), disable=not progress, unit='batch'):
         stop = start + batch_size

@@ -17,7 +17,9 @@ from .studiogan import convert_studiogan
 
 CONVERTERS = {'mmagic': convert_mmagic, 'studiogan': convert_studiogan}
 
-__all__ = ['CONVERTERS', 'ConversionError', 'convert_checkpoint', 'load_peer_checkpoint']
+__all__ = [
+    'CONVERTERS', 'ConversionError', 'convert_checkpoint', 'load_peer_checkpoint', 'refuse_our_checkpoint'
+]
 
 
 def convert_checkpoint(peer: str, paths: Sequence[str],
@@ -34,9 +36,26 @@ def convert_checkpoint(peer: str, paths: Sequence[str],
     if peer not in CONVERTERS:
         raise ValueError(f'unknown checkpoint source {peer!r}; known: {sorted(CONVERTERS)}')
     checkpoints = [dict(load_peer_checkpoint(p), name=osp.basename(p)) for p in paths]
+    for path, checkpoint in zip(paths, checkpoints):
+        refuse_our_checkpoint(checkpoint, path, model)
     state, found = CONVERTERS[peer](checkpoints, model, ', '.join(paths))
     missing, unexpected = model.load_state_dict(state, strict=False)
     left_out = [k for k in missing if k.split('.')[0] in found]
     if left_out or unexpected:  # the converter checks this already; a second look costs nothing
         raise ConversionError(f'converted state does not load: missing {left_out}, unexpected {unexpected}')
     return state, found
+
+
+def refuse_our_checkpoint(checkpoint: dict, path: str, model: nn.Module) -> None:
+    """Raise a ConversionError if ``checkpoint`` is already in this plugin's layout: converted before
+    (``meta.converted_from``), saved by a run of our configs (``meta.cfg`` names sagan_plugin), or holding
+    our generator's key names (``generator.linear.*``, ``generator.blocks.*``; no peer uses them)."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
+    state = checkpoint.get('state_dict', checkpoint)
+    ours = {f'generator.{k}' for k in model.generator.state_dict()}
+    reason = ('it was converted from ' + str(meta['converted_from']) if 'converted_from' in meta else
+              'a run of a sagan_plugin config saved it' if 'sagan_plugin' in str(meta.get('cfg', '')) else
+              'it has our generator keys' if isinstance(state, dict) and ours & set(state) else None)
+    if reason:
+        raise ConversionError(f'{path} is already a sagan_plugin checkpoint ({reason}); use it directly '
+                              '(tools/sample.py, tools/test.py, load_from): it needs no conversion')

@@ -1,12 +1,10 @@
 """The rename engine shared by the converters: our key → the peer's key, checked both ways."""
-import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-import torch
 from mmengine.logging import HistoryBuffer
 from torch import Tensor, nn
 
-from sagan_plugin.engine.safe_checkpoint import allow_runner_checkpoint_types
+from sagan_plugin.engine.checkpoint_files import read_checkpoint
 from sagan_plugin.models.network import ResidualNetwork
 
 Transform = Optional[Callable[[Tensor], Tensor]]
@@ -132,25 +130,29 @@ def _inert_getattr(obj, name, *default):
 
 
 def load_peer_checkpoint(path: str) -> dict:
-    """A checkpoint file as a dict of tensors and plain values (``weights_only=True``: no code is run).
+    """A checkpoint file as a dict of tensors and plain values, checked as every checkpoint we read is
+    (:func:`~sagan_plugin.engine.checkpoint_files.read_checkpoint`: archive CRC, ``weights_only=True`` so no
+    code is run, finite weights).
 
     Checkpoints saved by a plain MMEngine runner, which mmagic publishes as they are, pickle their message
     hub's ``HistoryBuffer`` statistics methods through ``builtins.getattr``; the real ``getattr`` would let a
     crafted file reach any attribute, so while reading, that name resolves to :func:`_inert_getattr` (the
     message hub is not converted anyway). The runner checkpoint's numpy/HistoryBuffer types are allow-listed
     for good by ``sagan_plugin.engine``; they stay out of the context, whose exit would remove them again.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ConversionError: the file is damaged, not a checkpoint, holds other objects or non-finite weights.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    allow_runner_checkpoint_types()
     # Unpickling a buffer writes its (inert) methods into the class-wide table; the running process's
     # message hub reads that table, so it is put back as it was.
     methods = dict(HistoryBuffer._statistics_methods)
     try:
-        with torch.serialization.safe_globals([(_inert_getattr, 'builtins.getattr')]):
-            checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # torch names the global it refused, or says what is broken in the archive
-        raise ConversionError(f'cannot read {path} with weights_only=True: {err}') from err
+        checkpoint = read_checkpoint(path, safe_globals=[(_inert_getattr, 'builtins.getattr')])
+    except FileNotFoundError:
+        raise
+    except ValueError as err:  # names the file and what is wrong with it
+        raise ConversionError(str(err)) from None
     finally:
         HistoryBuffer._statistics_methods.clear()
         HistoryBuffer._statistics_methods.update(methods)

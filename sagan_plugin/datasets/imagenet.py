@@ -1,17 +1,16 @@
 """ImageNet in the standard folder layout (mmagic's), checked before training instead of days into it."""
-import io
 import logging
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
-import mmcv
 from mmagic.datasets import ImageNet as MMagicImageNet
 from mmengine.logging import print_log
 from PIL import Image
 
 from sagan_plugin.registry import DATASETS
+from .image_file import decode_problem, read_header, size_problem
 
 _BAD_IMAGES = ('error', 'skip')
 
@@ -23,8 +22,10 @@ class ImageNet(MMagicImageNet):
 
     * a malformed line or a label outside the class list is an error naming ``file:line``;
     * every listed image must exist (one directory listing per folder: seconds for 1.28M images);
-    * an image that cannot be decoded (truncated, corrupt) is an error naming the file, where mmagic's
-      loader fails with ``'NoneType' object has no attribute 'ndim'``;
+    * an image that cannot be read (empty, truncated, corrupt, not an image, too large), whatever library
+      raised, is an error naming the file and why, where mmagic's loader fails with ``'NoneType' object has
+      no attribute 'ndim'``, OpenCV's ``!buf.empty()`` or PIL's ``DecompressionBombError``;
+    * an image above ``max_image_pixels`` is refused from its header, before it is decoded;
     * grey, RGBA, CMYK or palette images are converted to 3 colour channels by ``LoadImageFromFile``
       (``color_type='color'``: grey repeated, alpha dropped); the first such image is named in the log,
       once per process.
@@ -36,14 +37,25 @@ class ImageNet(MMagicImageNet):
             at start (count and examples in the log) and, in training, replaces an unreadable image by
             another random one (each one logged with a running count); evaluation always stops, since a
             skipped image would change the statistics.
+        max_image_pixels: the largest image (width x height) decoded; a larger one is an error naming it and
+            its size (or a skip), read from its header. Default: PIL's decompression-bomb limit (89,478,485
+            pixels, 256 MiB as RGB), up to twice which PIL itself only warns and decodes; None: no limit but
+            OpenCV's (2^30 pixels).
         **kwargs: the arguments of mmagic's ``ImageNet`` (``data_root``, ``ann_file``, ``data_prefix``,
             ``pipeline``, ``test_mode``, ...).
     """
 
-    def __init__(self, bad_images: str = 'error', **kwargs) -> None:
+    def __init__(self,
+                 bad_images: str = 'error',
+                 max_image_pixels: Optional[int] = Image.MAX_IMAGE_PIXELS,
+                 **kwargs) -> None:
         if bad_images not in _BAD_IMAGES:
             raise ValueError(f'ImageNet: bad_images must be one of {_BAD_IMAGES}, got {bad_images!r}')
-        self.bad_images, self.skipped, self._colour_noted = bad_images, 0, False
+        if max_image_pixels is not None and (not isinstance(max_image_pixels, int) or max_image_pixels < 1):
+            raise ValueError(
+                f'ImageNet: max_image_pixels must be a positive integer or None, got {max_image_pixels!r}')
+        self.bad_images, self.max_image_pixels = bad_images, max_image_pixels
+        self.skipped, self._colour_noted = 0, False
         super().__init__(**kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -98,35 +110,47 @@ class ImageNet(MMagicImageNet):
         return [item for item in data_list if item['gt_path'] not in missing_set]
 
     def prepare_data(self, idx: int) -> Optional[dict]:
-        """mmagic's ``prepare_data`` (the item through the pipeline), naming the file when it fails."""
+        """mmagic's ``prepare_data`` (the item through the pipeline), after a look at the image's header: a
+        failure while reading the image, whatever raised it, names the file and follows ``bad_images``."""
         info = self.get_data_info(idx)
         path = info['gt_path']
-        self._note_colour(path)
+        refused = self._check_header(path)
+        if refused is not None:  # too large: not decoded, not even to say why
+            return self._bad_image(path, *refused, cause=None)
         try:
             return self.pipeline(info)
         except Exception as err:
-            problem = _decode_problem(path)
+            problem = decode_problem(path)
             if problem is None:  # the image decodes: the failure is elsewhere in the pipeline
                 raise RuntimeError(f'ImageNet item {idx} ({path}): {type(err).__name__}: {err}') from err
-            if self.bad_images == 'error' or self.test_mode:
-                raise ValueError(f'ImageNet: image {path} cannot be read ({problem}); replace or delete it '
-                                 "(with bad_images='skip' training passes over such files)") from err
-            self.skipped += 1
-            print_log(
-                f'ImageNet: skipped unreadable image {path} ({problem}); {self.skipped} skipped so far '
-                'in this process', 'current', logging.WARNING)
-            return None  # BaseDataset.__getitem__ then draws another item
+            return self._bad_image(path, problem, 'replace or delete it', cause=err)
 
-    def _note_colour(self, path: str) -> None:
-        """Say once per process that non-RGB images are converted (reads only the file header)."""
-        if self._colour_noted:
-            return
-        try:
-            with Image.open(path) as image:
-                mode = image.mode
-        except (OSError, ValueError):
-            return  # the pipeline reports the file
-        if mode != 'RGB':
+    def _check_header(self, path: str) -> Optional[Tuple[str, str]]:
+        """(why, what allows it) when the header says the image is too large to decode, else None; notes the
+        colour mode. A header PIL cannot read passes: the decoder tries, and decode_problem explains."""
+        header = read_header(path)
+        if header is None:
+            return None
+        width, height, mode = header
+        refused = size_problem(width, height, self.max_image_pixels)
+        if refused is None:
+            self._note_colour(path, mode)
+        return refused
+
+    def _bad_image(self, path: str, problem: str, remedy: str, cause: Optional[Exception]) -> None:
+        """An error naming the file, or under ``bad_images='skip'`` in training a logged, counted skip."""
+        if self.bad_images == 'error' or self.test_mode:
+            raise ValueError(f'ImageNet: image {path} cannot be read ({problem}); {remedy} '
+                             "(with bad_images='skip' training passes over such files)") from cause
+        self.skipped += 1
+        print_log(
+            f'ImageNet: skipped unreadable image {path} ({problem}); {self.skipped} skipped so far '
+            'in this process', 'current', logging.WARNING)
+        return None  # BaseDataset.__getitem__ then draws another item
+
+    def _note_colour(self, path: str, mode: str) -> None:
+        """Say once per process that non-RGB images are converted."""
+        if mode != 'RGB' and not self._colour_noted:
             self._colour_noted = True
             print_log(
                 f'ImageNet: {path} is a {mode} image; LoadImageFromFile converts such images (grey, '
@@ -143,19 +167,3 @@ def _exists(path: str, listings: Dict[str, Set[str]]) -> bool:
         except (FileNotFoundError, NotADirectoryError):
             listings[folder] = set()
     return name in listings[folder]
-
-
-def _decode_problem(path: str) -> Optional[str]:
-    """Why ``path`` does not decode as an image (PIL's message when it has one); None if it decodes."""
-    try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except OSError as err:
-        return str(err)
-    if mmcv.imfrombytes(data) is not None:
-        return None
-    try:
-        Image.open(io.BytesIO(data)).load()
-    except Exception as err:  # PIL raises several types for broken files; its message is the reason
-        return f'truncated or corrupt: {err}'
-    return 'OpenCV cannot decode it'

@@ -1,16 +1,21 @@
 """MMEngine's CheckpointHook, made so that no fault loses the last good checkpoint."""
+import contextlib
 import os
 import os.path as osp
+import shutil
 from typing import Dict, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.runner import EpochBasedTrainLoop
 from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
 from sagan_plugin.registry import HOOKS
-from .checkpoint_files import (LAST_CHECKPOINT, PARTIAL_SUFFIX, checkpoints_in, find_resumable_checkpoint,
-                               verify_checkpoint, write_last_checkpoint)
+from .checkpoint_files import (LAST_CHECKPOINT, PARTIAL_SUFFIX, find_resumable_checkpoint,
+                               read_last_checkpoint, verify_checkpoint, write_last_checkpoint)
+from .load_from import PARTIAL_KEY, fit_load_from
+from .work_dir_lock import refuse_used
 
 
 @HOOKS.register_module()
@@ -26,8 +31,13 @@ class AtomicCheckpointHook(CheckpointHook):
     * **Safe resume.** ``resume=True`` without a file resumes from the newest checkpoint that passes its
       CRC check (warning about each damaged one passed over); a resume checkpoint must hold the training
       state (``meta``, ``optimizer``) and match the model's keys and shapes, or training does not start.
+    * **Strict load_from.** A ``load_from`` file is verified like a resumed one and must match the model's
+      keys and shapes, except what the config's ``load_from_partial`` names (see ``engine/load_from.py``).
     * **A used work_dir is refused.** A run that starts from iteration 0 in a folder holding another run's
       checkpoints stops instead of overwriting and mixing them.
+    * **A failed save is named.** Disk full, quota or an I/O error: the error names the file and the free
+      space, the incomplete file is removed, and the last good checkpoint and ``last_checkpoint`` stay.
+    * **Nothing to train is an error.** A resume at or past ``max_iters`` stops, saying how to go further.
     * **Same keys from any number of processes.** The state_dict is saved without the DDP wrappers'
       ``module.`` segments (and old checkpoints with them still load), so a checkpoint of a distributed run
       resumes, evaluates and samples in one process, strictly.
@@ -42,7 +52,7 @@ class AtomicCheckpointHook(CheckpointHook):
         # Runner.load_or_resume (which runs after before_run) reads runner._load_from.
         if runner._resume and runner._load_from is None:
             runner._load_from = find_resumable_checkpoint(runner.work_dir)
-        elif runner._resume:
+        elif runner._load_from is not None:  # resume or load_from: CRC, plain weights, finite values
             verify_checkpoint(runner._load_from)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -53,11 +63,16 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         model_state = get_state_dict(_unwrap(runner.model))
-        state = checkpoint.get('state_dict', checkpoint)
+        state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else checkpoint
+        if not isinstance(state, dict):
+            raise ValueError(f'checkpoint {runner._load_from or ""} holds a {type(state).__name__}, not a '
+                             'dict of weights')
         # Checkpoints that distributed runs saved before the fix above.
         _drop_wrapper_prefixes(state, model_state)
-        if not runner._resume:  # load_from (fine-tuning), tools/test.py: MMEngine's own loading rules
-            return
+        if not runner._resume:
+            if runner._load_from is not None:  # load_from: strict unless load_from_partial names the keys
+                fit_load_from(state, _unwrap(runner.model), runner._load_from, runner.cfg.get(PARTIAL_KEY))
+            return  # tools/test.py loads with strict=True itself
         path = runner._load_from
         missing = [key for key in ('meta', 'state_dict', 'optimizer') if key not in checkpoint]
         if missing:
@@ -75,14 +90,9 @@ class AtomicCheckpointHook(CheckpointHook):
         if not isinstance(self.file_backend, LocalBackend):
             raise ValueError(f'AtomicCheckpointHook writes to a local folder, not {self.out_dir}; use '
                              "type='CheckpointHook' (MMEngine's, not atomic) for other storage")
-        if runner.iter == 0:  # a fresh run, not a resumed one
-            used = checkpoints_in(self.out_dir)
-            if used or osp.isfile(osp.join(runner.work_dir, LAST_CHECKPOINT)):
-                raise FileExistsError(
-                    f'work_dir {runner.work_dir} already holds checkpoints of another run '
-                    f'({", ".join(osp.basename(p) for p in used[:3]) or LAST_CHECKPOINT}); a new run would '
-                    'overwrite and mix them. Continue that run with --resume, or start this one in a fresh '
-                    '--work-dir')
+        if runner.iter == 0:  # a fresh run (tools/train.py checked this before building the Runner)
+            refuse_used(self.out_dir, runner.work_dir)
+        _refuse_nothing_to_train(runner)
         if is_main_process():
             for name in os.listdir(self.out_dir):
                 if name.endswith(PARTIAL_SUFFIX):  # left by a save that was cut short
@@ -97,21 +107,24 @@ class AtomicCheckpointHook(CheckpointHook):
         expired = self._keep(runner, step)
         self.last_ckpt = path
         runner.message_hub.update_info('last_ckpt', path)
-        runner.save_checkpoint(
-            self.out_dir,
-            osp.basename(partial),
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
-        if not is_main_process():  # Runner.save_checkpoint is master_only: the main process wrote the file
-            return
-        _flush_to_disk(partial)
-        os.replace(partial, path)
-        write_last_checkpoint(runner.work_dir, path)
+        try:
+            runner.save_checkpoint(
+                self.out_dir,
+                osp.basename(partial),
+                self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                save_param_scheduler=self.save_param_scheduler,
+                meta=meta,
+                by_epoch=self.by_epoch,
+                backend_args=self.backend_args,
+                **self.args)
+            if not is_main_process():  # Runner.save_checkpoint is master_only: the main process wrote it
+                return
+            _flush_to_disk(partial)
+            os.replace(partial, path)
+            write_last_checkpoint(runner.work_dir, path)
+        except OSError as err:  # disk full, quota, I/O error: name the file, keep the last good state
+            raise _save_failed(err, path, partial, runner.work_dir) from err
         if expired is not None and osp.isfile(osp.join(self.out_dir, self.filename_tmpl.format(expired))):
             os.remove(osp.join(self.out_dir, self.filename_tmpl.format(expired)))
 
@@ -124,6 +137,42 @@ class AtomicCheckpointHook(CheckpointHook):
         self.keep_ckpt_ids.append(step)
         runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
         return expired
+
+
+def _save_failed(err: OSError, path: str, partial: str, work_dir: str) -> OSError:
+    """The error of a failed save, naming the file and the free space, after removing what it left (so a
+    full disk gets its space back); the previous checkpoint and ``last_checkpoint`` were never touched."""
+    with contextlib.suppress(OSError):
+        os.remove(osp.join(work_dir, LAST_CHECKPOINT + PARTIAL_SUFFIX))
+    try:
+        os.remove(partial)
+        removed = '; the incomplete file was removed'
+    except OSError:
+        removed = ''
+    try:
+        previous = read_last_checkpoint(work_dir)
+    except (OSError, ValueError):
+        previous = None
+    folder = osp.dirname(path)
+    free = shutil.disk_usage(folder).free / 2**20
+    kept = (f'The last good checkpoint, {previous}, and {osp.join(work_dir, LAST_CHECKPOINT)} naming it are '
+            'unchanged: make room and continue with --resume' if previous else 'No checkpoint of this run '
+            'was saved before this one; make room and start again')
+    message = (f'{err.strerror or err}: saving checkpoint {path} failed ({free:.1f} MiB free in {folder}'
+               f'{removed}). {kept}')
+    return OSError(err.errno, message) if err.errno is not None else OSError(message)
+
+
+def _refuse_nothing_to_train(runner) -> None:
+    """A resumed run already at its end would exit 0 having trained nothing; say so instead."""
+    if isinstance(runner.train_loop, EpochBasedTrainLoop):
+        unit, key, done, end = 'epoch', 'train_cfg.max_epochs', runner.epoch, runner.max_epochs
+    else:
+        unit, key, done, end = 'iteration', 'train_cfg.max_iters', runner.iter, runner.max_iters
+    if runner._resume and done >= end:
+        raise ValueError(f'--resume {runner._load_from}: the checkpoint is at {unit} {done} and {key} is '
+                         f'{end}: nothing is left to train. To train further, raise {key}, e.g. --resume '
+                         f'--cfg-options {key}={max(2 * done, done + 1)}')
 
 
 def _flush_to_disk(path: str) -> None:

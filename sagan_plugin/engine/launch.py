@@ -8,9 +8,10 @@ from typing import Iterator, Optional
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
+from .cfg_options import CfgOptionsAction, check_custom_hook_index, check_hook_overrides
 from .checkpoint_files import verify_checkpoint as check_checkpoint  # noqa: F401  (the tools' name for it)
 
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -22,9 +23,14 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config values, e.g. train_cfg.max_iters=10 data_root=/data/imagenet (data_root moves '
-        'every dataset that reads from the config\'s data_root)')
+        'every dataset that reads from the config\'s data_root; a value with spaces is kept as typed)')
+    parser.add_argument(
+        '--data-root',
+        metavar='PATH',
+        help='the data folder, taken verbatim (spaces, any letters): moves every dataset that reads from the '
+        'config\'s data_root, as --cfg-options data_root=PATH does')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -38,7 +44,7 @@ def load_config(args: argparse.Namespace) -> Config:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config} does not exist')
     cfg = Config.fromfile(args.config)
-    merge_cfg_options(cfg, args.cfg_options, args.config)
+    merge_cfg_options(cfg, _with_data_root(args), args.config)
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -50,6 +56,18 @@ def load_config(args: argparse.Namespace) -> Config:
         keep_freed_memory()
     _start_distributed(cfg)
     return cfg
+
+
+def _with_data_root(args: argparse.Namespace) -> Optional[dict]:
+    """``--cfg-options`` with ``--data-root PATH`` added as ``data_root`` (the folder must exist)."""
+    options, root = args.cfg_options, getattr(args, 'data_root', None)
+    if root is None:
+        return options
+    if options and 'data_root' in options:
+        raise ValueError(f'--data-root {root} and --cfg-options data_root={options["data_root"]}: give one')
+    if not osp.isdir(root):
+        raise FileNotFoundError(f'--data-root {root!r}: no such folder')
+    return dict(options or {}, data_root=root)
 
 
 def keep_freed_memory() -> bool:
@@ -77,7 +95,9 @@ def merge_cfg_options(cfg: Config, options: Optional[dict], config_file: str) ->
     if not options:
         return
     base_root = cfg.get('data_root')
+    check_custom_hook_index(cfg, options)
     cfg.merge_from_dict(options)
+    check_hook_overrides(cfg, options)
     if 'data_root' in options:
         move_data_root(cfg, base_root, config_file)
 

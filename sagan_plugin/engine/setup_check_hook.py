@@ -1,6 +1,7 @@
 """Checks, before the first iteration, what only the built model and dataloader together can tell."""
 from operator import attrgetter
 
+from mmengine.dataset import InfiniteSampler
 from mmengine.hooks import Hook
 from torch.nn.modules.batchnorm import _BatchNorm
 
@@ -11,7 +12,7 @@ from sagan_plugin.registry import HOOKS
 @HOOKS.register_module()
 class SetupCheckHook(Hook):
     """Before training: the dataset's classes must match the model's ``num_classes``; warn when a batch of
-    one meets BatchNorm.
+    one image per process (the batch size, or an epoch's last batch) meets BatchNorm.
 
     A conditional model with fewer classes than the dataset fails only when the first out-of-range label is
     drawn (or never, with a shuffled subset); one with more classes trains class embeddings that never see
@@ -36,11 +37,29 @@ class SetupCheckHook(Hook):
                 f'model.num_classes={num_classes} but train_dataloader.dataset ({type(dataset).__name__}) '
                 f'has {len(classes)} classes: set model.num_classes={len(classes)}, or give the dataset '
                 f'metainfo=dict(classes=[...]) with {num_classes} names')
-        if loader.batch_size == 1 and any(isinstance(m, _BatchNorm) for m in model.modules()):
+        self._warn_batches_of_one(runner, model)
+
+    @staticmethod
+    def _warn_batches_of_one(runner, model) -> None:
+        """BatchNorm in training normalises each process's batch by that batch's own mean and variance: with
+        one image they are the image's own, noisy and unlike the running averages used at test time. Said for
+        a per-process batch of 1, and for a last batch of 1 each epoch (a sampler that ends, no drop_last)."""
+        norms = [name for name, module in model.named_modules() if isinstance(module, _BatchNorm)]
+        loader = runner.train_dataloader
+        batch = loader.batch_size or getattr(loader.batch_sampler, 'batch_size', None)  # or a batch sampler's
+        if not norms or not batch:
+            return
+        why = (
+            f'with BatchNorm in the model ({len(norms)} layers, e.g. {norms[0]}): batch statistics from one '
+            'image per process are noisy and differ from the running averages used at test time')
+        if batch == 1:
+            runner.logger.warning(f'train_dataloader.batch_size=1 {why}; use >= 8 per process (or '
+                                  'SyncBatchNorm across processes)')
+        elif (loader.batch_size and not loader.drop_last and not isinstance(loader.sampler, InfiniteSampler)
+              and len(loader.sampler) % batch == 1):
             runner.logger.warning(
-                'train_dataloader.batch_size=1 with BatchNorm in the model: batch statistics from one image '
-                'per process are noisy and differ from the running averages used at test time; use >= 8 '
-                '(or SyncBatchNorm across processes)')
+                f'train_dataloader: {len(loader.sampler)} images per process in batches of {batch} end each '
+                f'epoch with a batch of 1 image, {why}; set train_dataloader.drop_last=True')
 
     @staticmethod
     def _check_activation_checkpointing(names, model) -> None:

@@ -1,24 +1,34 @@
 """What every metric here shares: mmagic's ``GenerativeMetric`` feeding the generated images to a network.
 
-From mmagic's ``GenerativeMetric``: the sampler (its loops ask the model for ``fake_nums`` images in batches),
-the collection across ranks, the key prefix. mmagic's ``FrechetInceptionDistance`` / ``InceptionScore``
-are not subclassed because their constructors load (or download) mmagic's Inception in a private method.
+From mmagic's ``GenerativeMetric``: the collection across ranks, the key prefix. The sampler (what its loops
+ask the model to generate, in batches) is ours: a seeded list of z and y (seeded_sampler.py). mmagic's
+``FrechetInceptionDistance`` / ``InceptionScore`` are not subclassed because their constructors load (or
+download) mmagic's Inception in a private method.
 """
 import time
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmagic.evaluation.metrics.base_gen_metric import GenerativeMetric
 from mmengine import print_log
-from mmengine.dist import is_main_process
+from mmengine.dist import get_rank, is_main_process
+from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
+
+from sagan_plugin.models.sagan import SAGAN
+from .seeded_sampler import SeededSampler, rank_indices
 
 
 class GeneratedImageMetric(GenerativeMetric):
     """A ``GenerativeMetric`` whose results are ``network_output`` of each generated image, [1, D] each.
 
+    The generated images come from a fixed, seeded list of z and y (:mod:`.seeded_sampler`): the same
+    images whatever the number of processes, the batch size or the global RNG state (which a checkpoint
+    restores), so two checkpoints, or two runs of one, are scored on the same latents.
+
     Args:
         feature_batch_size: images per network pass (bounds memory; results do not depend on it).
+        sample_seed: seed of the z and y list; metrics that share generated images must share it.
         fake_key, real_key, need_cond_input, sample_model, collect_device, prefix, sample_kwargs: as mmagic's
             ``GenerativeMetric`` (its defaults, except the real images' key and the model sampled).
     """
@@ -35,7 +45,8 @@ class GeneratedImageMetric(GenerativeMetric):
                  sample_model: str = 'orig',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
-                 sample_kwargs: Optional[dict] = None):
+                 sample_kwargs: Optional[dict] = None,
+                 sample_seed: int = 0):
         super().__init__(
             fake_nums=fake_nums,
             real_nums=real_nums,
@@ -46,7 +57,10 @@ class GeneratedImageMetric(GenerativeMetric):
             collect_device=collect_device,
             prefix=prefix,
             sample_kwargs=sample_kwargs or {})
-        self.feature_batch_size = feature_batch_size
+        if not isinstance(sample_seed, int) or isinstance(sample_seed, bool) or not 0 <= sample_seed < 2**31:
+            raise ValueError(f'{type(self).__name__}: sample_seed must be an integer in [0, 2**31), got '
+                             f'{sample_seed!r}')
+        self.feature_batch_size, self.sample_seed = feature_batch_size, sample_seed
         self._first = (0, 0.0)  # (count, time) at the first batch
         self._next_report = 0  # the next count to log
 
@@ -71,13 +85,45 @@ class GeneratedImageMetric(GenerativeMetric):
         self.device = module.data_preprocessor.device
         self.inception.to(self.device)
 
+    def get_metric_sampler(self, model: nn.Module, dataloader,
+                           metrics: List[GenerativeMetric]) -> SeededSampler:
+        """The seeded batches (instead of mmagic's, which leave z and y to the global RNG) for ``metrics``,
+        the group of metrics that share this sampler (same ``sample_model``); this rank draws every index
+        one of them takes."""
+        model = model.module if is_model_wrapper(model) else model
+        seeds = {getattr(m, 'sample_seed', None) for m in metrics}
+        if len(seeds) > 1:
+            raise ValueError(
+                'metrics that share generated images (same sample_model) need the same '
+                f'sample_seed, got {sorted(seeds, key=str)} for {[type(m).__name__ for m in metrics]}')
+        if any(getattr(m, 'need_cond_input', False) for m in metrics):
+            raise ValueError(
+                f'{type(self).__name__}: need_cond_input=True is not supported; classes are drawn '
+                'uniformly from the seeded list')
+        noise_size, num_classes = getattr(model, 'noise_size', None), getattr(model, 'num_classes', 0) or 0
+        if not noise_size or (num_classes and not isinstance(model, SAGAN)):
+            raise TypeError(
+                f'{type(self).__name__} draws z (and class ids) itself and hands them to the model; '
+                f'{type(model).__name__} cannot take them (it needs a noise_size and, when '
+                'class-conditional, to be a SAGAN)')
+        counts = [m.fake_nums_per_device for m in metrics]
+        return SeededSampler(
+            rank_indices(get_rank(), counts), dataloader.batch_size, self.sample_seed, noise_size,
+            num_classes, self.sample_model, self.sample_kwargs)
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Network outputs of the generated images still needed (a partial last batch costs no network time).
 
         Each image is picked as mmagic's metrics do: ``sample_model``'s output, ``fake_key`` or ``fake_img``.
         """
         needed = self.fake_nums_per_device - len(self.fake_results)
-        if needed <= 0:
+        indices = data_batch.get('inputs', {}).get('sample_index') if isinstance(data_batch, dict) else None
+        if indices is not None:  # from SeededSampler: keep this metric's share (rank_indices)
+            first = get_rank() * self.fake_nums_per_device
+            data_samples = [
+                s for i, s in zip(indices, data_samples) if first <= i < first + self.fake_nums_per_device
+            ]
+        if needed <= 0 or not data_samples:
             return
         samples = [sample.get(self.sample_model, sample) for sample in data_samples[:needed]]
         images = torch.stack([s[self.fake_key if self.fake_key in s else 'fake_img'] for s in samples])

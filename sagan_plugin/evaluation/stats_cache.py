@@ -3,12 +3,14 @@
 A statistics file is a pickle of a plain dict: ``format`` (STATS_FORMAT), ``extractor`` (the network's
 ``identity()``), ``dataset`` (:func:`dataset_fingerprint`), ``num_images`` (the first N of the dataset),
 ``real_mean`` float64 [D], ``real_cov`` float64 [D, D] (np.cov) and, for KID / precision-recall,
-``real_feats`` float32 [N, D]. Ours because mmagic's cache reuses any file whose name matches, so a file
+``real_feats`` float32 [N, D], and ``checksum`` (SHA-256 of the arrays, checked on reading: a damaged file
+is named, never used). Ours because mmagic's cache reuses any file whose name matches, so a file
 made with another network, resize, dataset or image count silently gives a wrong FID; :func:`check_stats`
 names each mismatch.
 Files are read by an unpickler that accepts only numpy arrays and builtins (no code runs); real images by a
 loader that leaves the global RNG alone (mmagic's draws from it, so samples would depend on the cache).
 """
+import hashlib
 import io
 import math
 import os
@@ -98,19 +100,52 @@ def save_stats(path: str, stats: dict) -> None:
     """Write a statistics dict atomically (a concurrent or interrupted run never leaves half a file)."""
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(f'{path}.tmp{os.getpid()}', 'wb') as f:
-        pickle.dump(stats, f, protocol=4)
+        pickle.dump(dict(stats, checksum=_checksum(stats)), f, protocol=4)
     os.replace(f'{path}.tmp{os.getpid()}', path)
 
 
 def load_stats(path: str) -> dict:
-    """Read a statistics file with the numpy-only unpickler; error if it is not one of ours."""
+    """Read a statistics file with the numpy-only unpickler; error if it is not one of ours.
+
+    Raises:
+        pickle.UnpicklingError: the file references code (refused, never run).
+        ValueError: the file is damaged (truncated, bytes changed) or holds something else; the message
+            names it and says to delete it, after which the metric computes and writes it again.
+    """
     with open(path, 'rb') as f:
-        stats = _NumpyOnlyUnpickler(io.BytesIO(f.read())).load()
+        data = f.read()
+    try:
+        stats = _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as err:
+        if 'refusing to load' in str(err):
+            raise pickle.UnpicklingError(f'statistics file {path}: {err}') from None
+        raise ValueError(_damaged(path, err)) from None
+    except Exception as err:  # a damaged pickle fails in many ways: EOFError, KeyError, ValueError, ...
+        raise ValueError(_damaged(path, err)) from None
+    if isinstance(stats, dict) and 'checksum' in stats and stats['checksum'] != _checksum(stats):
+        raise ValueError(_damaged(path, 'its arrays do not match the checksum written with them'))
     if not isinstance(stats, dict) or stats.get('format') != STATS_FORMAT:
         found = stats.get('format') if isinstance(stats, dict) else type(stats).__name__
         raise ValueError(f'{path} is not a sagan_plugin statistics file (format {found!r}, expected '
                          f'{STATS_FORMAT!r}); write it with tools/calc_inception_stats.py')
     return stats
+
+
+def _checksum(stats: dict) -> str:
+    """SHA-256 of the statistics arrays: a byte changed inside one would otherwise load as another FID."""
+    digest = hashlib.sha256()
+    for key in ('real_mean', 'real_cov', 'real_feats'):
+        if key in stats:
+            digest.update(key.encode())
+            digest.update(np.ascontiguousarray(stats[key]).tobytes())
+    return digest.hexdigest()
+
+
+def _damaged(path: str, err) -> str:
+    why = f'{type(err).__name__}: {err}' if isinstance(err, Exception) else err
+    return (f'statistics file {path} is damaged or not a statistics file ({why}); '
+            'delete it (the metric then computes and writes it again) or rebuild it with '
+            '"python tools/calc_inception_stats.py CONFIG --force"')
 
 
 def check_stats(stats: dict, path: str, extractor: dict, dataset: Optional[dict], num_images: Optional[int],

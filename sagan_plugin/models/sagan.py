@@ -101,7 +101,13 @@ class SAGAN(BaseConditionalGAN):
                 mode: Optional[str] = None) -> List[DataSample]:
         """Sample images as mmagic's :meth:`BaseConditionalGAN.forward` (classes from ``data_samples``'
         ``gt_label``, else uniform), plus ``inputs['label'] = 'cycle'``: classes 0, 1, ..., K-1, 0, 1, ...,
-        so that in a K-column grid (``n_row=K`` in mmagic's ``VisualizationHook``) column k is class k."""
+        so that in a K-column grid (``n_row=K`` in mmagic's ``VisualizationHook``) column k is class k; and
+        ``inputs['sample_kwargs']['label']``: one class id per sample (the evaluation's seeded sampler; a
+        tensor directly in ``inputs`` would be taken for an image by mmagic's ``DataPreprocessor``)."""
+        if isinstance(inputs, dict) and 'label' in (inputs.get('sample_kwargs') or {}):
+            kwargs = dict(inputs['sample_kwargs'])
+            data_samples = DataSample().set_gt_label(kwargs.pop('label'))
+            inputs = dict(inputs, sample_kwargs=kwargs)
         if isinstance(inputs, dict) and 'label' in inputs:
             inputs = dict(inputs)
             label = inputs.pop('label')

@@ -13,6 +13,7 @@ import mmagic
 import numpy as np
 import pytest
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
 
@@ -90,7 +91,12 @@ def peer_config_with_our_networks(model: str, data_root: str, work_dir: str) -> 
 def test_our_networks_train_validate_and_draw_inside_mmagics_model(model, tmp_path):
     cfg = peer_config_with_our_networks(model, write_class_folders(str(tmp_path / 'data')),
                                         str(tmp_path / 'work'))
-    runner = Runner.from_cfg(cfg)
+    # the Runner makes mmagic's scope the current one; later tests in this process expect it back
+    with DefaultScope.overwrite_default_scope('sagan_plugin'):
+        run_and_check(Runner.from_cfg(cfg))
+
+
+def run_and_check(runner: Runner) -> None:
     assert type(runner.model).__module__.startswith('mmagic.')  # mmagic's own model class
     assert type(runner.model.generator).__module__.startswith('sagan_plugin.')
     runner.train()

@@ -175,7 +175,8 @@ def test_an_old_distributed_checkpoint_resumes_with_every_weight(trained, tmp_pa
     }
     torch.save(checkpoint, tmp_path / 'old_dist.pth')
     runner = tiny_runner(tmp_path / 'run', resume_from=tmp_path / 'old_dist.pth')
-    runner.train()  # already at max_iters: loads, trains nothing
+    with pytest.raises(ValueError, match='at iteration 4 and train_cfg.max_iters is 4: nothing is left'):
+        runner.train()  # loads, then stops: it is already at max_iters
     loaded = runner.model.state_dict()
     assert loaded.keys() == original.keys()
     for key, value in original.items():

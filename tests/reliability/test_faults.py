@@ -62,9 +62,9 @@ def test_a_checkpoint_with_nan_weights_is_refused_on_load(tmp_path, monkeypatch)
     key = next(k for k in checkpoint['state_dict'] if k.startswith('generator.'))
     checkpoint['state_dict'][key].view(-1)[0] = float('nan')
     torch.save(checkpoint, tmp_path / 'nan.pth')
-    with pytest.raises(FloatingPointError, match=f'1 non-finite values in state_dict.{key}'):
+    with pytest.raises(ValueError, match=f'holds non-finite values in 1 tensors: {key} \\(1 NaN'):
         tiny_runner(tmp_path / 'resumed', resume_from=tmp_path / 'nan.pth').train()
-    with pytest.raises(FloatingPointError, match='non-finite values'):
+    with pytest.raises(ValueError, match='non-finite values'):
         run_tool(monkeypatch, 'test.py', TINY, tmp_path / 'nan.pth', '--work-dir', tmp_path)
 
 
@@ -92,7 +92,8 @@ def test_a_save_failing_half_way_leaves_the_last_good_checkpoint_to_resume_from(
     proc = run_python(
         'tools/train.py', TINY, '--work-dir', tmp_path, *resume, check=False, preexec_fn=limit_file_size)
     assert proc.returncode != 0 and 'OSError: [Errno 27] File too large' in proc.stderr, proc.stderr[-2000:]
-    assert (tmp_path / '.iter_6.pth.partial').is_file() and not (tmp_path / 'iter_6.pth').exists()
+    assert f'saving checkpoint {tmp_path}/iter_6.pth failed' in proc.stderr
+    assert not (tmp_path / '.iter_6.pth.partial').exists() and not (tmp_path / 'iter_6.pth').exists()
     assert (tmp_path / 'last_checkpoint').read_text() == 'iter_4.pth'
     verify_checkpoint(str(tmp_path / 'iter_4.pth'))
     runner = tiny_runner(tmp_path, resume=True, **NO_GRID, **{'train_cfg.max_iters': 6})

@@ -12,10 +12,12 @@ import argparse
 from typing import Dict, Tuple
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, flop_registry, register_flop_formula, sdpa_flop_count
+
+from sagan_plugin.engine.cfg_options import CfgOptionsAction
 
 CPU_FLASH_SDPA = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
 ROW = '{:<14} {:>10} {:>11} {:>9} {:>9} {:>17}'  # the printed table
@@ -68,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config', help='config file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config values')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, help='override config values')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
     if args.cfg_options:

@@ -4,7 +4,10 @@
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
+
+from sagan_plugin.engine.cfg_options import CfgOptionsAction
+from sagan_plugin.engine.launch import merge_cfg_options
 
 
 def main() -> None:
@@ -14,12 +17,11 @@ def main() -> None:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config values, e.g. train_cfg.max_iters=10 optim_wrapper.generator_lr=2e-4')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options, args.config)  # as train.py does: data_root moves the datasets
     print(f'Config:\n{cfg.pretty_text}')
 
 

@@ -31,9 +31,9 @@ import sys
 import time
 
 import torch
-from mmengine.config import DictAction
 from sides import OUR_CONFIG, Side  # first: it puts the repository on sys.path
 
+from sagan_plugin.engine.cfg_options import CfgOptionsAction
 from sagan_plugin.engine.launch import keep_freed_memory
 
 PEAK_SIZE = dict(cpu=4096, cuda=8192)  # matrix side for the peak: 4096² takes a fraction of a ms on a GPU
@@ -58,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         default={},
         help='overrides of our config, e.g. model.channels_last=False')
     parser.add_argument(

@@ -14,6 +14,7 @@ import os.path as osp
 import torch
 
 import sagan_plugin  # noqa: F401  (allow-lists what a runner checkpoint holds for weights_only loading)
+from sagan_plugin.engine.checkpoint_files import read_checkpoint
 
 KEEP = ('meta', 'state_dict')
 
@@ -28,7 +29,7 @@ def publish(in_file: str, out_file: str) -> str:
     Returns:
         The path of the published file.
     """
-    checkpoint = torch.load(in_file, map_location='cpu', weights_only=True)
+    checkpoint = read_checkpoint(in_file)  # archive CRC, plain weights, finite values: as every reader
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise KeyError(f'{in_file} has no "state_dict": not a runner checkpoint')
     # Written under a temporary name first, so an interrupted run leaves no file that looks published.
