@@ -85,6 +85,21 @@ def test_ema_follows_generator_with_decay(batch):
         torch.testing.assert_close(new, 0.9 * old + 0.1 * param)
 
 
+@pytest.mark.parametrize('bn_stats', ['copy', 'average'])
+def test_ema_batchnorm_statistics_through_the_train_step(batch, bn_stats):
+    """mmagic's train step copies the buffers again after the EMA update; 'average' must survive it."""
+    ema_config = dict(type='DecayEMA', decay=0.9, bn_stats=bn_stats)
+    model = MODELS.build(model_cfg(discriminator_steps=1, ema_config=ema_config))
+    train_step(model, batch, iteration=0)
+    stats = {k: v.clone() for k, v in model.generator_ema.module.named_buffers() if 'running_' in k}
+    train_step(model, batch, iteration=1)
+    source = dict(model.generator.named_buffers())
+    for key, old in stats.items():
+        expected = source[key] if bn_stats == 'copy' else 0.9 * old + 0.1 * source[key]
+        torch.testing.assert_close(dict(model.generator_ema.module.named_buffers())[key], expected)
+    assert not torch.equal(old, source[key])
+
+
 @pytest.mark.parametrize('decay', [0.001, 1.0])
 def test_ema_rejects_a_decay_that_cannot_be_meant(decay):
     with pytest.raises(ValueError, match='weight of the old average'):

@@ -36,7 +36,7 @@ def main() -> None:
         count = accumulate_standing_stats(
             generator, num_batches=args.batches, batch_size=args.batch_size, seed=args.seed)
         print(
-            f'{name}: {count} BatchNorm layers re-estimated over {args.batches} x {args.batch_size} samples')
+            f'{name}: {count} BatchNorm layers re-estimated from {args.batches} x {args.batch_size} samples')
     checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=True)
     state = model.state_dict()
     checkpoint['state_dict'] = {key: state[key] for key in checkpoint['state_dict']}
