@@ -14,7 +14,7 @@ from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 from sagan_plugin.registry import HOOKS
 from .checkpoint_files import (LAST_CHECKPOINT, PARTIAL_SUFFIX, find_resumable_checkpoint,
                                read_last_checkpoint, verify_checkpoint, write_last_checkpoint)
-from .load_from import PARTIAL_KEY, fit_load_from
+from .load_from import PARTIAL_KEY, differences, fit_load_from, value_shape
 from .work_dir_lock import refuse_used
 
 
@@ -198,10 +198,10 @@ def _drop_wrapper_prefixes(state: Dict, model_state: Dict) -> None:
 
 def _state_dict_mismatch(saved: Dict, current: Dict) -> List[str]:
     """Keys missing from or unexpected in ``saved``, and keys whose shapes differ, one line each."""
-    problems = [f'missing in the checkpoint: {key}' for key in current if key not in saved]
-    problems += [f'not in the model: {key}' for key in saved if key not in current]
+    missing, unexpected, misshaped = differences(saved, current)
+    problems = [f'missing in the checkpoint: {key}' for key in missing]
+    problems += [f'not in the model: {key}' for key in unexpected]
     problems += [
-        f'{key}: checkpoint {tuple(saved[key].shape)} vs model {tuple(value.shape)}'
-        for key, value in current.items() if key in saved and tuple(saved[key].shape) != tuple(value.shape)
+        f'{k}: checkpoint {value_shape(saved[k])} vs model {tuple(current[k].shape)}' for k in misshaped
     ]
     return problems

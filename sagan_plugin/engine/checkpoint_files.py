@@ -105,8 +105,7 @@ def _not_a_zip(path: str) -> Optional[str]:
 
 def _refusal(err: Exception) -> str:
     """What torch's weights-only unpickler refused, without torch's advice to turn ``weights_only`` off."""
-    match = re.search(r'WeightsUnpickler error: (.*?)(?: was not an allowed global|\. Please|\n|$)',
-                      str(err))
+    match = re.search(r'WeightsUnpickler error: (.*?)(?: was not an allowed global|\. Please|\n|$)', str(err))
     return match.group(1) if match else str(err).splitlines()[0]
 
 
@@ -116,7 +115,8 @@ def check_finite(checkpoint: Any, path: str) -> None:
     Every floating-point tensor counts: weights, EMA, buffers and optimizer state.
     """
     bad = []
-    for name, tensor in _float_tensors(checkpoint, ''):
+    for name, tensor in float_tensors(checkpoint):
+        name = name[len('state_dict.'):] if name.startswith('state_dict.') else name  # weights by their key
         nan, inf = int(tensor.isnan().sum()), int(tensor.isinf().sum())
         if nan or inf:
             bad.append(f'{name} ({nan} NaN, {inf} Inf of {tensor.numel()})')
@@ -127,19 +127,17 @@ def check_finite(checkpoint: Any, path: str) -> None:
                          'was damaged; use an earlier checkpoint')
 
 
-def _float_tensors(tree: Any, prefix: str) -> Iterator[Tuple[str, torch.Tensor]]:
-    """(name, tensor) of each floating-point tensor in nested dicts, lists and tuples; ``state_dict``'s
-    entries are named by their keys alone."""
+def float_tensors(tree: Any, prefix: str = '') -> Iterator[Tuple[str, torch.Tensor]]:
+    """(dotted name, tensor) of each floating-point (or complex) tensor in nested dicts, lists and tuples."""
     if isinstance(tree, torch.Tensor):
         if tree.is_floating_point() or tree.is_complex():
             yield prefix, tree
     elif isinstance(tree, dict):
         for key, value in tree.items():
-            name = '' if (prefix, key) == ('', 'state_dict') else f'{prefix}.{key}' if prefix else str(key)
-            yield from _float_tensors(value, name)
+            yield from float_tensors(value, f'{prefix}.{key}' if prefix else str(key))
     elif isinstance(tree, (list, tuple)):
         for i, value in enumerate(tree):
-            yield from _float_tensors(value, f'{prefix}.{i}')
+            yield from float_tensors(value, f'{prefix}.{i}')
 
 
 def checkpoint_step(path: str) -> Optional[int]:

@@ -15,7 +15,7 @@ are ignored, and the log names them all.
 """
 import logging
 from fnmatch import fnmatch
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -43,14 +43,12 @@ def fit_load_from(state: Dict, model: nn.Module, path: str, partial: Optional[di
     current = get_state_dict(model)
     _ema_from_generator(state, current, path)
     allowed = _allowed(partial, model, current)
-    missing = [k for k in current if k not in state]
-    unexpected = [k for k in state if k not in current]
-    misshaped = [k for k in current if k in state and _shape(state[k]) != tuple(current[k].shape)]
+    missing, unexpected, misshaped = differences(state, current)
     problems = {
         'missing in the checkpoint': [k for k in missing if not _counter(k) and not allowed(k)],
         'not in the model': [k for k in unexpected if not allowed(k)],
         'other shapes': [
-            f'{k}: checkpoint {_shape(state[k])} vs model {tuple(current[k].shape)}' for k in misshaped
+            f'{k}: checkpoint {value_shape(state[k])} vs model {tuple(current[k].shape)}' for k in misshaped
             if not allowed(k)
         ]
     }
@@ -60,6 +58,15 @@ def fit_load_from(state: Dict, model: nn.Module, path: str, partial: Optional[di
     for key in unexpected:
         del state[key]
     _log_partial([k for k in missing + misshaped if not _counter(k)], unexpected, path)
+
+
+def differences(saved: Dict, current: Dict[str, Tensor]) -> Tuple[List[str], List[str], List[str]]:
+    """Keys of ``current`` missing from ``saved``, keys of ``saved`` not in ``current``, and keys whose
+    shapes differ (a non-tensor value in ``saved`` counts as another shape)."""
+    missing = [k for k in current if k not in saved]
+    unexpected = [k for k in saved if k not in current]
+    misshaped = [k for k in current if k in saved and value_shape(saved[k]) != tuple(current[k].shape)]
+    return missing, unexpected, misshaped
 
 
 def _refuse(problems: Dict[str, List[str]], path: str) -> None:
@@ -133,7 +140,8 @@ def _modules(keys: List[str]) -> str:
     return ', '.join(dict.fromkeys(k.rsplit('.', 1)[0] for k in keys))
 
 
-def _shape(value) -> tuple:
+def value_shape(value) -> tuple:
+    """A state-dict value's shape; a non-tensor by its type name, so it never matches a tensor's."""
     return tuple(value.shape) if isinstance(value, Tensor) else (type(value).__name__, )
 
 

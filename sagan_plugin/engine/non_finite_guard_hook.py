@@ -1,13 +1,13 @@
 """Stops training at the first non-finite loss or weight, before anything from that state is saved."""
 import math
 from numbers import Number
-from typing import Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
 
 from sagan_plugin.registry import HOOKS
-from .checkpoint_files import read_last_checkpoint
+from .checkpoint_files import float_tensors, read_last_checkpoint
 
 
 @HOOKS.register_module()
@@ -68,23 +68,10 @@ def _to_float(value) -> Optional[float]:
     return float(value) if isinstance(value, Number) else None
 
 
-def _tensors(tree, prefix: str) -> Iterator[Tuple[str, torch.Tensor]]:
-    """(dotted name, tensor) for every floating-point tensor in nested dicts/lists."""
-    if isinstance(tree, torch.Tensor):
-        if tree.is_floating_point():
-            yield prefix, tree
-    elif isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from _tensors(value, f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(tree, (list, tuple)):
-        for i, value in enumerate(tree):
-            yield from _tensors(value, f'{prefix}.{i}')
-
-
 def _first_non_finite(checkpoint: dict) -> Optional[Tuple[str, int]]:
     """(name, count) of the first tensor of the state_dict / optimizer state with NaN or Inf values."""
     parts = {key: checkpoint[key] for key in ('state_dict', 'optimizer') if key in checkpoint}
-    for name, tensor in _tensors(parts, ''):
+    for name, tensor in float_tensors(parts):
         finite = torch.isfinite(tensor)
         if not bool(finite.all()):
             return name, int(finite.numel() - finite.sum())
