@@ -5,6 +5,8 @@ import os.path as osp
 import shutil
 
 import foolbox
+import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -42,3 +44,17 @@ def make_imagenet(root, num_images: int = 20) -> str:
     with open(osp.join(root, 'meta', 'train.txt'), 'w') as f:
         f.writelines(lines)
     return str(root)
+
+
+NAN_KEY = 'generator.linear.weight_orig'  # the raw generator's first layer
+
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    """A finished tiny run (iter_4.pth: G, EMA G, D, optimizers) and a copy with NaN in the raw generator."""
+    work_dir = tmp_path_factory.mktemp('trained')
+    tiny_runner(work_dir).train()
+    checkpoint = torch.load(work_dir / 'iter_4.pth', weights_only=True)
+    checkpoint['state_dict'][NAN_KEY][0, :3] = float('nan')
+    torch.save(checkpoint, work_dir / 'nan.pth')  # a valid archive: only its values are wrong
+    return work_dir

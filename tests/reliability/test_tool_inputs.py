@@ -1,12 +1,11 @@
-"""Every reader of a checkpoint checks it the same way (archive CRC, plain weights, finite values), load_from
-is strict unless told by name what may differ, and the tools' other inputs and outputs fail early, by name."""
+"""Every reader of a checkpoint checks it the same way (archive CRC, plain weights, finite values), and the
+tools' other inputs and outputs fail early, by name (load_from's strictness: test_load_from.py)."""
 import os.path as osp
 import zipfile
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from PIL import Image
 
@@ -14,26 +13,12 @@ from sagan_plugin.apis import generate, generator_attention, init_model
 from sagan_plugin.converters import load_peer_checkpoint
 from sagan_plugin.engine.checkpoint_files import verify_checkpoint
 from sagan_plugin.evaluation import load_stats, make_stats, save_stats
-from sagan_plugin.registry import MODELS
-from tests.apis.checkpoints import save_checkpoint, tiny_config
-from tests.conftest import REPO, build_runner, run_python, run_tool
-from tests.reliability.conftest import TINY, tiny_runner
-from tests.reliability.test_checkpoints import log_of
+from tests.apis.checkpoints import save_checkpoint
+from tests.conftest import REPO, run_python, run_tool
+from tests.reliability.conftest import NAN_KEY, TINY
 
 MMAGIC_CIFAR = 'sagan_woReLUinplace_lr2e-4-ndisc5-1xb64_cifar10-32x32.py'
 OUR_CIFAR = osp.join(REPO, 'configs', 'sagan_mmagic_cifar10_32.py')
-NAN_KEY = 'generator.linear.weight_orig'  # the raw generator's first layer
-
-
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory):
-    """A finished tiny run (iter_4.pth: G, EMA G, D, optimizers) and a copy with NaN in the raw generator."""
-    work_dir = tmp_path_factory.mktemp('trained')
-    tiny_runner(work_dir).train()
-    checkpoint = torch.load(work_dir / 'iter_4.pth', weights_only=True)
-    checkpoint['state_dict'][NAN_KEY][0, :3] = float('nan')
-    torch.save(checkpoint, work_dir / 'nan.pth')  # a valid archive: only its values are wrong
-    return work_dir
 
 
 @pytest.fixture(scope='module')
@@ -141,76 +126,6 @@ def test_a_checkpoint_with_other_objects_never_advises_weights_only_false(tmp_pa
             r'global: GLOBAL mmengine.hooks.hook.Hook') as err:
         verify_checkpoint(str(tmp_path / 'objects.pth'))
     assert 'weights_only' not in str(err.value) and err.value.__cause__ is None
-
-
-def load_from_runner(work_dir, checkpoint, **cfg):
-    """The tiny demo as a new run starting from ``checkpoint`` (``load_from``), one iteration long; ``cfg``
-    replaces top-level keys (``model``, ``load_from_partial``)."""
-    config = Config.fromfile(TINY)
-    config.merge_from_dict({'train_cfg.max_iters': 1})
-    config.update(cfg, work_dir=str(work_dir), load_from=str(checkpoint), resume=False)
-    return build_runner(config)
-
-
-class LoadedWeights(Hook):
-    """Keeps the model's state as training starts (after load_from)."""
-
-    def before_train(self, runner):
-        self.state = {k: v.clone() for k, v in runner.model.state_dict().items()}
-
-
-def test_load_from_a_file_of_something_else_is_refused(tmp_path):
-    torch.save({'foo': 1}, tmp_path / 'foo.pth')
-    with pytest.raises(
-            ValueError,
-            match=r'(?s)load_from .*foo.pth does not fit this model \(\d+ differences.*'
-            r'missing in the checkpoint:\n    generator\..*not in the model:\n    foo\n.*load_from_partial'):
-        load_from_runner(tmp_path / 'run', tmp_path / 'foo.pth').train()
-
-
-def test_load_from_another_architecture_lists_the_keys(trained, tmp_path):
-    model = tiny_config(**{'generator.channels': (32, 16, 16, 16)}).model
-    with pytest.raises(
-            ValueError,
-            match=r'does not fit this model .*\n  \d+ other shapes:\n    generator\..*: '
-            r'checkpoint \(8,'):
-        load_from_runner(tmp_path / 'run', trained / 'iter_4.pth', model=model).train()
-
-
-def test_load_from_with_nan_weights_is_refused(trained, tmp_path):
-    with pytest.raises(ValueError, match=f'nan.pth holds non-finite values .*{NAN_KEY}'):
-        load_from_runner(tmp_path / 'run', trained / 'nan.pth').train()
-
-
-def test_fine_tuning_to_another_class_count_by_name(tmp_path):
-    """A 5-class model's weights start a 10-class run: refused until the class embeddings may differ; then
-    every other tensor is the checkpoint's and the embeddings keep their fresh initialisation."""
-    source = MODELS.build(tiny_config(num_classes=5).model).state_dict()
-    path = save_checkpoint(tmp_path / 'five.pth', source)
-    with pytest.raises(
-            ValueError,
-            match=r'50 other shapes:\n    generator.blocks.0.bn1.gain.weight_orig: checkpoint \(5, 32\) vs '
-            r'model \(10, 32\)'):
-        load_from_runner(tmp_path / 'strict', path).train()
-    runner = load_from_runner(tmp_path / 'partial', path, load_from_partial=dict(allow=['class_embeddings']))
-    loaded = LoadedWeights()
-    runner.register_hook(loaded, priority='HIGHEST')
-    messages = log_of(runner)
-    runner.train()
-    fresh = {k for k in source if source[k].shape != loaded.state[k].shape}
-    assert fresh and all('.gain.' in k or '.bias.' in k or k.startswith('discriminator.embedding.')
-                         for k in fresh)
-    for key in set(source) - fresh:
-        torch.testing.assert_close(loaded.state[key], source[key], rtol=0, atol=0, msg=key)
-    assert any('keep their fresh initialisation' in m and 'discriminator.embedding,' in m
-               for m in messages)
-
-
-def test_a_misspelt_partial_group_is_an_error(trained, tmp_path):
-    with pytest.raises(ValueError, match="load_from_partial: 'class_embedding' matches no key"):
-        load_from_runner(
-            tmp_path / 'run', trained / 'iter_4.pth',
-            load_from_partial=dict(allow=['class_embedding'])).train()
 
 
 def test_damaged_statistics_file_is_named(tmp_path):
