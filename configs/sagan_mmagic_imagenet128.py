@@ -1,6 +1,9 @@
 # mmagic 1.2's SAGAN at 128x128 (sagan_woReLUinplace_Glr1e-4_Dlr4e-4_ndisc1-4xb64_imagenet1k-128x128),
-# reproduced exactly by our networks: load its checkpoints with tools/convert_checkpoint.py --from mmagic.
-# StudioGAN's ImageNet SAGAN: configs/sagan_studiogan_imagenet128.py.
+# reproduced exactly by our networks. Its checkpoints, and those of mmagic's other 128x128 SAGAN configs
+# (bigGAN-sch, 128_cvt_studioGAN), convert with our config derived from mmagic's:
+#   python tools/convert_checkpoint.py --from mmagic IN.pth OUT.pth --peer-config <mmagic config name>
+# which also takes this file's data and evaluation (docs/converting.md). StudioGAN's own files:
+# configs/sagan_studiogan_imagenet128.py.
 _base_ = ['sagan_imagenet128.py']
 
 model = dict(

@@ -13,20 +13,30 @@ mmagic-scoped config, ``type='sagan_plugin.SAGANGenerator'`` names ours explicit
 ``locations`` lets a registry import the module that defines a type the first time it is built.
 """
 from mmagic import registry as mmagic_registry
-from mmagic.utils import register_all_modules
 from mmengine.registry import Registry
 
 SCOPE = 'sagan_plugin'
 
-# A child registry looks names up in its parent's table without importing the parent's modules, so mmagic's
-# types (VisualizationHook, metrics, transforms, ...) must be registered before ours can fall through to them.
-register_all_modules(init_default_scope=False)
+
+class ChildRegistry(Registry):
+    """A registry whose first lookup also imports its parent's modules.
+
+    MMEngine's child registry looks a name up in its parent's table without importing the parent's
+    ``locations``, so mmagic's types (VisualizationHook, metrics, transforms, ...) would be missing unless all
+    of mmagic were imported up front (``mmagic.utils.register_all_modules``). Here the first lookup imports
+    exactly the mmagic package that registry needs (e.g. ``mmagic.engine`` for hooks), through the public
+    ``import_from_location`` of the parent.
+    """
+
+    def import_from_location(self) -> None:
+        self.parent.import_from_location()
+        super().import_from_location()
 
 
 def _child(name: str, location: str) -> Registry:
-    """A child of mmagic's registry ``name``, importing ``location`` on first build."""
+    """A child of mmagic's registry ``name``, importing ``location`` (and the parent's) on first lookup."""
     parent = getattr(mmagic_registry, name)
-    return Registry(parent.name, parent=parent, scope=SCOPE, locations=[f'{SCOPE}.{location}'])
+    return ChildRegistry(parent.name, parent=parent, scope=SCOPE, locations=[f'{SCOPE}.{location}'])
 
 
 MODELS = _child('MODELS', 'models')

@@ -8,11 +8,16 @@ import sys
 import uuid
 
 import pytest
-from mmengine.logging import MMLogger
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
-import sagan_plugin  # noqa: F401  (registers our types)
+# mmagic imports albumentations, which asks PyPI for a newer version unless told not to; the suite (and the
+# tools it starts, which inherit the environment) must not wait on the network.
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
+
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import sagan_plugin  # noqa: E402,F401  (registers our types)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

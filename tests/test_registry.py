@@ -5,9 +5,9 @@ import pytest
 import torch
 from mmagic import registry as mmagic_registry
 from mmengine.registry import DefaultScope
+from PIL import Image
 
 from sagan_plugin import registry
-from sagan_plugin.evaluation import export_effnet_lite0_timm_weights
 
 OURS = 'sagan_plugin.'
 # Constructor arguments for types that cannot be built from their type name alone.
@@ -35,14 +35,12 @@ REQUIRED_ARGS = {
     dict(fake_nums=10),
     'ClassifierScore':
     dict(fake_nums=10),
-    'TimmFD':
-    dict(fake_nums=10, model_name='tf_efficientnet_lite0'),  # + weights, made in the test
     'OfflineIS':
     dict(fake_nums=10, download=False),
 }
 # Types that need a file no package ships: building them must fail with an error naming the file.
 # download=False: a missing file would otherwise be fetched from its published URL (tests download nothing).
-NEEDS_USER_FILE = {'OfflineIS': 'inception-2015-12-05.pt'}
+NEEDS_USER_FILE = {'OfflineIS': 'weights-inception-2015-12-05-6726825d.pth'}
 
 
 def our_types():
@@ -58,8 +56,13 @@ def test_every_registered_type_builds_from_a_config_dict(reg, name, tmp_path):
     args = dict(REQUIRED_ARGS.get(name, {}))
     if name == 'DecayEMA':
         args['model'] = registry.MODELS.build(args['model'])
-    if name == 'TimmFD':
-        args['weights'] = export_effnet_lite0_timm_weights(str(tmp_path / 'effnet.pth'))
+    if name in ('ImageFolder', 'ClassBalancedInfiniteSampler'):  # a folder of two classes, one image each
+        for cls in ('a', 'b'):
+            (tmp_path / cls).mkdir()
+            Image.new('RGB', (8, 8)).save(tmp_path / cls / 'x.png')
+        args['data_root'], args['image_size'] = str(tmp_path), 8
+        if name == 'ClassBalancedInfiniteSampler':
+            args = dict(dataset=registry.DATASETS.build(dict(type='ImageFolder', **args)), seed=0)
     if name in NEEDS_USER_FILE:
         with pytest.raises(FileNotFoundError, match=NEEDS_USER_FILE[name]):
             reg.build(dict(type=name, **args, inception_path=str(tmp_path / NEEDS_USER_FILE[name])))

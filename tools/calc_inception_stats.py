@@ -1,6 +1,6 @@
 """Compute once the real-image feature statistics (``inception_pkl``) that a config's FID metrics reuse.
 
-For every ``OfflineFID`` / ``TimmFD`` metric in the config's test (or val) evaluator, this extracts the
+For every ``OfflineFID`` metric in the config's test (or val) evaluator, this extracts the
 features of the first ``real_nums`` images of the matching dataloader's dataset -- through the same pipeline,
 data preprocessor and feature network the metric uses -- and writes mean, covariance (and, if needed, the raw
 features) to the metric's ``inception_pkl``, together with what they were made with (network and weights
@@ -32,7 +32,7 @@ from sagan_plugin.registry import DATASETS, METRICS, MODELS  # noqa: E402
 
 def parse_args(argv: List[str] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('config', help='config file with a test/val evaluator holding OfflineFID or TimmFD')
+    parser.add_argument('config', help='config file with a test/val evaluator holding OfflineFID')
     parser.add_argument('--out', help='statistics file to write (default: the metric\'s inception_pkl)')
     parser.add_argument(
         '--num-images', type=int, help='real images to use (default: the metric\'s real_nums)')
@@ -49,7 +49,7 @@ def parse_args(argv: List[str] = None) -> argparse.Namespace:
 
 
 def feature_metric_cfgs(cfg: Config, split: str) -> List[dict]:
-    """The configs of the evaluator's metrics whose class is OfflineFID or a subclass (TimmFD)."""
+    """The configs of the evaluator's metrics whose class is OfflineFID or a subclass."""
     evaluator = cfg.get(f'{split}_evaluator')
     if not isinstance(evaluator, dict):
         raise ValueError(
@@ -58,7 +58,7 @@ def feature_metric_cfgs(cfg: Config, split: str) -> List[dict]:
     metrics = metrics if isinstance(metrics, (list, tuple)) else [metrics]
     found = [m for m in metrics if issubclass(METRICS.get(m['type']), OfflineFID)]
     if not found:
-        raise ValueError(f'{split}_evaluator has no OfflineFID / TimmFD metric, so no statistics to compute')
+        raise ValueError(f'{split}_evaluator has no OfflineFID metric, so no statistics to compute')
     return found
 
 

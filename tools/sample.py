@@ -6,6 +6,10 @@ checkpoint has one.
     python tools/sample.py CONFIG CKPT --classes 0 3 7 --per-class 4 --truncation 1.0 --seed 1 --out g.png
     python tools/sample.py CONFIG CKPT --per-class 1000 --out-dir samples/   # PNGs + manifest.json, for FID
     python tools/sample.py CONFIG CKPT --interpolate class --classes 1 8 --steps 8 --out interp.png
+    python tools/sample.py configs/sagan_openclipart_32.py CKPT --classes animals food --out g.png
+
+Class names are those the checkpoint was trained with (a folder's sub-folder names for ``ImageFolder``),
+matched case-insensitively; a config with ``model.num_classes='from_folder'`` takes the number from them.
 """
 import argparse
 import json
@@ -14,10 +18,13 @@ import os.path as osp
 from typing import List, Optional
 
 import torch
+from mmengine.config import Config
 from PIL import Image
 
 from sagan_plugin.apis import (class_grid_inputs, class_names, generate, image_grid, init_model, interpolate,
                                sampling_generator)
+from sagan_plugin.apis.inference import read_state_dict
+from sagan_plugin.datasets.folder_classes import FROM_FOLDER, resolve_num_classes
 from sagan_plugin.engine.output_paths import check_output_file, check_output_folder
 
 
@@ -114,10 +121,23 @@ def check_outputs(args: argparse.Namespace) -> None:
         check_output_folder(args.out_dir, '--out-dir')
 
 
+def load_config(config: str, checkpoint: str) -> Config:
+    """The config, with ``model.num_classes='from_folder'`` resolved from the classes the checkpoint was
+    trained with (its ``dataset_meta``), else from the config's folder."""
+    cfg = Config.fromfile(config)
+    if cfg.model.get('num_classes') == FROM_FOLDER:
+        classes = (read_state_dict(checkpoint)[1].get('dataset_meta') or {}).get('classes')
+        if classes is not None:
+            cfg.model.num_classes = len(classes)
+        else:
+            resolve_num_classes(cfg)
+    return cfg
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     check_outputs(args)
-    model = init_model(args.config, args.checkpoint, device=args.device)
+    model = init_model(load_config(args.config, args.checkpoint), args.checkpoint, device=args.device)
     use_ema = False if args.no_ema else None
     _, ema = sampling_generator(model, use_ema)
     print('generator: ' + ('EMA weights (generator_ema)' if ema else 'raw weights (generator)' +

@@ -25,8 +25,8 @@ fi
 [ -x "$py" ] || python3 -m venv "$venv"
 
 # 1. torch + torchvision. The registry's torchvision 0.28.0 is built against the CUDA build of torch 2.13.0 and
-#    fails to import with the CPU-only torch wheel that this machine's pip configuration offers first
-#    (ENVIRONMENT.md §1), so this step ignores the local configuration (--isolated). The CUDA build runs on CPU too.
+#    fails to import with a CPU-only torch wheel, which a pip configuration pointing at PyTorch's CPU index (pip.conf,
+#    PIP_INDEX_URL) offers first, so this step ignores the local configuration (--isolated). The CUDA build runs on CPU too.
 if ! "$py" -c "import torch, torchvision" 2>/dev/null; then
   "${pip[@]}" --isolated "torch==2.13.0" "torchvision==0.28.0"
 fi

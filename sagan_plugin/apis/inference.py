@@ -9,10 +9,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
 from torch import Tensor, nn
 
+from sagan_plugin.engine.checkpoint_files import read_checkpoint
+from sagan_plugin.engine.load_from import differences, listing, value_shape
 from sagan_plugin.models.network import check_label_range
 from sagan_plugin.registry import DATASETS, MODELS
 
@@ -32,8 +33,6 @@ def read_state_dict(path: str) -> Tuple[Dict[str, Dict[str, Tensor]], dict]:
         ``({'generator': {...}, 'generator_ema': {...}, ...}, meta)``; the keys of each part are relative to
         that network. Any other key is an error listing the keys.
     """
-    # imported here: sagan_plugin.engine imports the attention hook, which imports this module
-    from sagan_plugin.engine.checkpoint_files import read_checkpoint
     checkpoint = read_checkpoint(path)  # archive CRC, plain weights only, every tensor finite
     state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
@@ -60,15 +59,11 @@ def _split_by_network(state: Dict[str, Tensor], path: str) -> Dict[str, Dict[str
             unknown.append(key)
     if unknown:
         raise ValueError(f'checkpoint {path}: keys outside {", ".join(p + "*" for p in prefixes.values())}: '
-                         f'{_listing(unknown)}')
+                         f'{listing(unknown, limit=12)}')
     if 'generator' not in parts:
-        raise ValueError(f'checkpoint {path} has no generator.* weights (keys: {_listing(list(state))})')
+        raise ValueError(
+            f'checkpoint {path} has no generator.* weights (keys: {listing(list(state), limit=12)})')
     return parts
-
-
-def _listing(keys: Sequence[str], limit: int = 12) -> str:
-    more = f' ... and {len(keys) - limit} more' if len(keys) > limit else ''
-    return ', '.join(keys[:limit]) + more
 
 
 def load_weights(module: nn.Module, weights: Dict[str, Tensor], what: str) -> None:
@@ -80,17 +75,16 @@ def load_weights(module: nn.Module, weights: Dict[str, Tensor], what: str) -> No
         what: names the checkpoint and the network in the error, e.g. ``'ckpt.pth: generator'``.
     """
     expected = module.state_dict()
+    missing, unexpected, misshaped = differences(weights, expected)
     # BatchNorm's update counter: older and converted checkpoints may lack it; it does not affect outputs.
-    missing = [k for k in expected if k not in weights and not k.endswith('num_batches_tracked')]
-    unexpected = [k for k in weights if k not in expected]
+    missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     shapes = [
-        f'{k}: checkpoint {tuple(weights[k].shape)} vs model {tuple(v.shape)}' for k, v in expected.items()
-        if k in weights and weights[k].shape != v.shape
+        f'{k}: checkpoint {value_shape(weights[k])} vs model {tuple(expected[k].shape)}' for k in misshaped
     ]
     problems = [(name, keys) for name, keys in (('missing keys', missing), ('unexpected keys', unexpected),
                                                 ('shape mismatches', shapes)) if keys]
     if problems:
-        details = '; '.join(f'{name}: {_listing(keys)}' for name, keys in problems)
+        details = '; '.join(f'{name}: {listing(keys, limit=12)}' for name, keys in problems)
         raise ValueError(f'{what} weights do not fit the network the config builds ({details}); a checkpoint '
                          'of mmagic or StudioGAN needs tools/convert_checkpoint.py first')
     module.load_state_dict(weights, strict=False)
@@ -128,31 +122,6 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def network(model: nn.Module, name: str) -> nn.Module:
-    """``model.<name>`` without its DDP wrapper (MMSeparateDistributedDataParallel wraps G and D apart).
-
-    Args:
-        model: the SAGAN, as built or as a runner holds it during distributed training.
-        name: ``'generator'`` or ``'discriminator'``.
-    """
-    module = getattr(model, name)
-    return module.module if is_model_wrapper(module) else module
-
-
-def sampling_generator(model: nn.Module, use_ema: Optional[bool] = None) -> Tuple[nn.Module, bool]:
-    """The generator to sample from and whether it is the EMA one.
-
-    Args:
-        model: a SAGAN (from :func:`init_model` or a training run).
-        use_ema: True requires the EMA generator, False takes the raw one, None the EMA one if there is one.
-    """
-    if use_ema and not model.with_ema_gen:
-        raise ValueError('use_ema=True but the model has no EMA generator (the checkpoint held no '
-                         'generator_ema.module.* weights)')
-    ema = model.with_ema_gen if use_ema is None else use_ema
-    return (model.generator_ema.module if ema else network(model, 'generator')), ema
-
-
 def class_names(model: nn.Module) -> Optional[List[str]]:
     """Names of the model's classes: the checkpoint's ``dataset_meta``, else the config's train dataset's
     ``metainfo``/``METAINFO``; None when unconditional or when neither has names for every class."""
@@ -173,18 +142,6 @@ def class_names(model: nn.Module) -> Optional[List[str]]:
             level=30)
         return None
     return list(names) if names is not None else None
-
-
-def check_label_ids(model: nn.Module, labels: Optional[Tensor]) -> None:
-    """Raise a ValueError naming the first class id in ``labels`` outside ``[0, model.num_classes)``.
-
-    The sampling entry points call it once per call on the labels as given (before they go to the device),
-    so the networks' forward stays free of host-device syncs and an id out of range is not an IndexError
-    from deep inside an embedding. None (unconditional) and float class weights pass: the networks check
-    their shapes.
-    """
-    if labels is not None and model.num_classes and not labels.is_floating_point():
-        check_label_range(labels, model.num_classes, 'class id')
 
 
 def parse_classes(model: nn.Module, classes: Optional[Sequence[Union[int, str]]]) -> Optional[Tensor]:

@@ -7,8 +7,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from torch import Tensor, nn
 
 from sagan_plugin.models.network import check_label_range
+from sagan_plugin.models.sampling import network
 from sagan_plugin.registry import DATASETS
-from .inference import network
 
 
 def _preprocess(model: nn.Module, items: Sequence[dict]) -> Tensor:

@@ -3,7 +3,7 @@
 Everything random comes from one ``torch.Generator`` seeded with ``seed`` on the CPU, so the same seed gives
 the same images on any device and the global RNG is left alone.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .inference import check_label_ids, class_names, parse_classes, sampling_generator
+from sagan_plugin.models.sampling import check_label_ids, sampling_generator, to_rgb_uint8, truncated_noise
+from .inference import class_names, parse_classes
 
 INTERPOLATIONS = ('latent', 'class')
 
@@ -35,39 +36,23 @@ class Samples:
     ncol: int
     ema: bool
     col_titles: Optional[List[str]] = None
-    row_titles: Optional[List[str]] = field(default=None)
+    row_titles: Optional[List[str]] = None
 
 
-def truncated_noise(num: int, noise_size: int, truncation: Optional[float], rng: torch.Generator) -> Tensor:
-    """num×noise_size standard normal z; with ``truncation`` T every |z_i| > T is redrawn until all are ≤ T
-    (BigGAN's truncation trick, Brock et al. 2019, Sec. 3.1).
+@dataclass
+class GridInputs:
+    """What a class grid is made from, before any image exists (:func:`class_grid_inputs`).
 
-    Args:
-        num: number of vectors.
-        noise_size: length of each.
-        truncation: T > 0, or None for no truncation.
-        rng: the CPU generator every draw comes from.
+    Attributes:
+        noise: N×noise_size.
+        labels: N class ids, or None (unconditional).
+        ncol: images per grid row (one column per class).
+        col_titles: a title per column (class names or ids), or None.
     """
-    z = torch.randn(num, noise_size, generator=rng)
-    if truncation is None:
-        return z
-    if not truncation > 0:
-        raise ValueError(f'truncation must be > 0, got {truncation}')
-    outside = z.abs() > truncation
-    while outside.any():
-        z[outside] = torch.randn(int(outside.sum()), generator=rng)
-        outside = z.abs() > truncation
-    return z
-
-
-def to_rgb_uint8(model: nn.Module, images: Tensor) -> Tensor:
-    """Generator output (or D input) B×C×H×W in the network's range → B×3×H×W uint8 RGB on the CPU.
-
-    Undoes the config's normalisation with mmagic's ``DataPreprocessor.destruct`` (which gives BGR, as
-    mmagic's own visualiser assumes), then flips to RGB as mmagic's ``Visualizer`` does.
-    """
-    images = model.data_preprocessor.destruct(images.detach().float()).round().to(torch.uint8).cpu()
-    return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images[:, [2, 1, 0]]
+    noise: Tensor
+    labels: Optional[Tensor]
+    ncol: int
+    col_titles: Optional[List[str]] = None
 
 
 @torch.no_grad()
@@ -100,7 +85,7 @@ def class_grid_inputs(model: nn.Module,
                       classes: Optional[Sequence[Union[int, str]]] = None,
                       per_class: int = 1,
                       truncation: Optional[float] = None,
-                      seed: int = 0) -> Samples:
+                      seed: int = 0) -> GridInputs:
     """Noise and labels of a grid with one column per class and ``per_class`` rows (no images yet).
 
     Args:
@@ -119,8 +104,7 @@ def class_grid_inputs(model: nn.Module,
     num = per_class if ids is None else per_class * len(ids)
     noise = truncated_noise(num, model.noise_size, truncation, torch.Generator().manual_seed(seed))
     titles = None if ids is None else [names[i] if names else f'class {i}' for i in ids.tolist()]
-    return Samples(
-        torch.empty(0), None if ids is None else ids.repeat(per_class), noise, ncol, False, col_titles=titles)
+    return GridInputs(noise, None if ids is None else ids.repeat(per_class), ncol, col_titles=titles)
 
 
 def sample_images(model: nn.Module,
@@ -134,11 +118,15 @@ def sample_images(model: nn.Module,
     """``per_class`` images of each class, as a grid with one column per class (see
     :func:`class_grid_inputs` for the arguments, :func:`generate` for ``batch_size``, ``use_ema``,
     ``progress``)."""
-    samples = class_grid_inputs(model, classes, per_class, truncation, seed)
-    samples.images = torch.cat(
-        list(generate(model, samples.noise, samples.labels, batch_size, use_ema, progress)))
-    samples.ema = sampling_generator(model, use_ema)[1]
-    return samples
+    inputs = class_grid_inputs(model, classes, per_class, truncation, seed)
+    images = torch.cat(list(generate(model, inputs.noise, inputs.labels, batch_size, use_ema, progress)))
+    return Samples(
+        images,
+        inputs.labels,
+        inputs.noise,
+        inputs.ncol,
+        sampling_generator(model, use_ema)[1],
+        col_titles=inputs.col_titles)
 
 
 def interpolate(model: nn.Module,

@@ -7,7 +7,7 @@ shape, and every key of the peer's checkpoint must be used: anything unknown, mi
 are exact ones a peer's layout needs (a transpose, a channel permutation), each named where it is defined.
 """
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
@@ -18,7 +18,8 @@ from .studiogan import convert_studiogan
 CONVERTERS = {'mmagic': convert_mmagic, 'studiogan': convert_studiogan}
 
 __all__ = [
-    'CONVERTERS', 'ConversionError', 'convert_checkpoint', 'load_peer_checkpoint', 'refuse_our_checkpoint'
+    'CONVERTERS', 'ConversionError', 'convert_checkpoint', 'convert_loaded', 'load_peer_checkpoint',
+    'refuse_our_checkpoint'
 ]
 
 
@@ -35,7 +36,19 @@ def convert_checkpoint(peer: str, paths: Sequence[str],
     """
     if peer not in CONVERTERS:
         raise ValueError(f'unknown checkpoint source {peer!r}; known: {sorted(CONVERTERS)}')
-    checkpoints = [dict(load_peer_checkpoint(p), name=osp.basename(p)) for p in paths]
+    return convert_loaded(peer, paths, [load_peer_checkpoint(p) for p in paths], model)
+
+
+def convert_loaded(peer: str, paths: Sequence[str], checkpoints: List[dict],
+                   model: nn.Module) -> Tuple[Dict[str, Tensor], List[str]]:
+    """:func:`convert_checkpoint` for checkpoints already read with :func:`load_peer_checkpoint`."""
+    if peer not in CONVERTERS:
+        raise ValueError(f'unknown checkpoint source {peer!r}; known: {sorted(CONVERTERS)}')
+    # a bare state dict gets its 'state_dict' level, so that the name below is not taken for a weight
+    checkpoints = [
+        dict(c if 'state_dict' in c else dict(state_dict=c), name=osp.basename(p))
+        for p, c in zip(paths, checkpoints)
+    ]
     for path, checkpoint in zip(paths, checkpoints):
         refuse_our_checkpoint(checkpoint, path, model)
     state, found = CONVERTERS[peer](checkpoints, model, ', '.join(paths))
@@ -46,13 +59,20 @@ def convert_checkpoint(peer: str, paths: Sequence[str],
     return state, found
 
 
-def refuse_our_checkpoint(checkpoint: dict, path: str, model: nn.Module) -> None:
+OUR_GENERATOR_PREFIXES = ('generator.linear.', 'generator.blocks.')  # names no peer's generator uses
+
+
+def refuse_our_checkpoint(checkpoint: dict, path: str, model: Optional[nn.Module]) -> None:
     """Raise a ConversionError if ``checkpoint`` is already in this plugin's layout: converted before
     (``meta.converted_from``), saved by a run of our configs (``meta.cfg`` names sagan_plugin), or holding
     our generator's key names (``generator.linear.*``, ``generator.blocks.*``; no peer uses them)."""
     meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
     state = checkpoint.get('state_dict', checkpoint)
-    ours = {f'generator.{k}' for k in model.generator.state_dict()}
+    ours = {k
+            for k in state
+            if k.startswith(OUR_GENERATOR_PREFIXES)} if model is None and isinstance(state, dict) else set(
+            ) if model is None else {f'generator.{k}'
+                                     for k in model.generator.state_dict()}
     reason = ('it was converted from ' + str(meta['converted_from']) if 'converted_from' in meta else
               'a run of a sagan_plugin config saved it' if 'sagan_plugin' in str(meta.get('cfg', '')) else
               'it has our generator keys' if isinstance(state, dict) and ours & set(state) else None)

@@ -1,9 +1,9 @@
 """The rename engine shared by the converters: our key → the peer's key, checked both ways."""
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from mmengine.logging import HistoryBuffer
 from torch import Tensor, nn
 
+from sagan_plugin.compat import history_buffer_methods_kept
 from sagan_plugin.engine.checkpoint_files import read_checkpoint
 from sagan_plugin.models.network import ResidualNetwork
 
@@ -146,16 +146,13 @@ def load_peer_checkpoint(path: str) -> dict:
     """
     # Unpickling a buffer writes its (inert) methods into the class-wide table; the running process's
     # message hub reads that table, so it is put back as it was.
-    methods = dict(HistoryBuffer._statistics_methods)
     try:
-        checkpoint = read_checkpoint(path, safe_globals=[(_inert_getattr, 'builtins.getattr')])
+        with history_buffer_methods_kept():
+            checkpoint = read_checkpoint(path, safe_globals=[(_inert_getattr, 'builtins.getattr')])
     except FileNotFoundError:
         raise
     except ValueError as err:  # names the file and what is wrong with it
         raise ConversionError(str(err)) from None
-    finally:
-        HistoryBuffer._statistics_methods.clear()
-        HistoryBuffer._statistics_methods.update(methods)
     if not isinstance(checkpoint, dict):
         raise ConversionError(f'{path} holds a {type(checkpoint).__name__}, not a checkpoint dict')
     return checkpoint

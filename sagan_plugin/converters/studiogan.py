@@ -38,7 +38,9 @@ def _cbn_rules(i: int) -> List[Rule]:
         rules += [(f'bn{i}.{table}.weight_orig', f'bn{i}.{table}.weight_orig', _transpose),
                   (f'bn{i}.{table}.weight_u', f'bn{i}.{table}.weight_v', None),
                   (f'bn{i}.{table}.weight_v', f'bn{i}.{table}.weight_u', None)]
-    return rules
+    # StudioGAN before 2021-07 (src/utils/model_ops.py): SN'd Embedding tables embed0 (gain), embed1 (bias),
+    # the same function in our orientation
+    return rules + [(f'bn{i}.gain.', f'bn{i}.embed0.', None), (f'bn{i}.bias.', f'bn{i}.embed1.', None)]
 
 
 _CONV = [('conv1.', 'conv2d1.', None), ('conv2.', 'conv2d2.', None), ('shortcut.', 'conv2d0.', None)]
@@ -56,6 +58,15 @@ GENERATOR_TOP: List[Rule] = [
     ('output_conv.', 'conv2d5.', None)
 ]
 DISCRIMINATOR_TOP: List[Rule] = [('linear.', 'linear1.', None), ('embedding.', 'embedding.', None)]
+# What StudioGAN's code fixes for every SAGAN it trains (POSTECH-CVLab/PyTorch-StudioGAN 947b35e; the audit
+# with line numbers: docs/converting.md). Our config must agree: tools/convert_checkpoint.py checks it.
+STUDIOGAN_SETTINGS = {
+    'model.discriminator.relu_shortcut': True,  # DiscBlock: x0 = x; x = ReLU(inplace=True)(x) rewrites x0
+    'model.generator.norm_eps': (1e-4, ),  # ops.batchnorm_2d and ConditionalBatchNorm2d: eps=1e-4
+    'model.generator.sn_eps': (1e-6, ),  # ops.snconv2d / snlinear / sn_embedding: eps=1e-6
+    'model.discriminator.sn_eps': (1e-6, ),
+    'model.generator.rgb_to_bgr': False,  # the conversion permutes the weights' colour channels instead
+}
 
 
 def _bgr_input(t: Tensor) -> Tensor:

@@ -13,8 +13,8 @@ import torch
 from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
-from mmengine.optim import OptimWrapper
 
+from sagan_plugin.compat import init_amp_wrapper_on_cpu
 from sagan_plugin.registry import OPTIM_WRAPPERS
 
 # CPU flags of a native bf16 dot product, which oneDNN's fast bf16 kernels use: AMX (bf16 matrix products
@@ -61,8 +61,6 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
                 'AmpOptimWrapper: this CPU has no native bf16 arithmetic (neither amx_bf16 nor '
                 'avx512_bf16 in /proc/cpuinfo), so bf16 matrix products run slower than fp32 ones here: '
                 'expect less memory but no speed-up (docs/performance.md)', 'current', logging.WARNING)
-        # Skips MMEngine's constructor, whose only CPU-specific step is the GPU assertion.
-        OptimWrapper.__init__(self, **kwargs)
-        self._scale_update_param = None
-        self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
-        self.cast_dtype = torch.bfloat16
+        # MMEngine's constructor, whose only CPU-specific step is the GPU assertion, is skipped (compat).
+        init_amp_wrapper_on_cpu(
+            self, loss_scaler=torch.amp.GradScaler('cpu', enabled=False), cast_dtype=torch.bfloat16, **kwargs)

@@ -7,10 +7,11 @@ from typing import Dict, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
-from mmengine.hooks import CheckpointHook
 from mmengine.runner import EpochBasedTrainLoop
 from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 
+from sagan_plugin.compat import StepCheckpointHook, runner_load_request, set_runner_load_from
+from sagan_plugin.models.sampling import unwrap
 from sagan_plugin.registry import HOOKS
 from .checkpoint_files import (LAST_CHECKPOINT, PARTIAL_SUFFIX, find_resumable_checkpoint,
                                read_last_checkpoint, verify_checkpoint, write_last_checkpoint)
@@ -19,7 +20,7 @@ from .work_dir_lock import refuse_used
 
 
 @HOOKS.register_module()
-class AtomicCheckpointHook(CheckpointHook):
+class AtomicCheckpointHook(StepCheckpointHook):
     """:class:`mmengine.hooks.CheckpointHook` (same arguments, ``save_best`` included) with these changes:
 
     * **Atomic.** A checkpoint is written as ``.iter_N.pth.partial``, flushed to disk and renamed; a save cut
@@ -49,31 +50,32 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def before_run(self, runner) -> None:
         # MMEngine reads last_checkpoint relative to the cwd and trusts it; resolve and verify it before
-        # Runner.load_or_resume (which runs after before_run) reads runner._load_from.
-        if runner._resume and runner._load_from is None:
-            runner._load_from = find_resumable_checkpoint(runner.work_dir)
-        elif runner._load_from is not None:  # resume or load_from: CRC, plain weights, finite values
-            verify_checkpoint(runner._load_from)
+        # Runner.load_or_resume (which runs after before_run) loads it.
+        resume, load_from = runner_load_request(runner)
+        if resume and load_from is None:
+            set_runner_load_from(runner, find_resumable_checkpoint(runner.work_dir))
+        elif load_from is not None:  # resume or load_from: CRC, plain weights, finite values
+            verify_checkpoint(load_from)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         # MMEngine saves the wrapped model's state_dict: under MMSeparateDistributedDataParallel every key
         # gets a 'generator.module.' prefix that MMEngine's own loader does not match (a non-strict resume
         # then silently keeps random weights). get_state_dict unwraps, as a single-process run saves.
-        checkpoint['state_dict'] = weights_to_cpu(get_state_dict(_unwrap(runner.model)))
+        checkpoint['state_dict'] = weights_to_cpu(get_state_dict(unwrap(runner.model)))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model_state = get_state_dict(_unwrap(runner.model))
+        resume, path = runner_load_request(runner)
+        model_state = get_state_dict(unwrap(runner.model))
         state = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else checkpoint
         if not isinstance(state, dict):
-            raise ValueError(f'checkpoint {runner._load_from or ""} holds a {type(state).__name__}, not a '
+            raise ValueError(f'checkpoint {path or ""} holds a {type(state).__name__}, not a '
                              'dict of weights')
         # Checkpoints that distributed runs saved before the fix above.
         _drop_wrapper_prefixes(state, model_state)
-        if not runner._resume:
-            if runner._load_from is not None:  # load_from: strict unless load_from_partial names the keys
-                fit_load_from(state, _unwrap(runner.model), runner._load_from, runner.cfg.get(PARTIAL_KEY))
+        if not resume:
+            if path is not None:  # load_from: strict unless load_from_partial names the keys
+                fit_load_from(state, unwrap(runner.model), path, runner.cfg.get(PARTIAL_KEY))
             return  # tools/test.py loads with strict=True itself
-        path = runner._load_from
         missing = [key for key in ('meta', 'state_dict', 'optimizer') if key not in checkpoint]
         if missing:
             raise ValueError(f'--resume {path}: the file has no {missing} (a weights-only checkpoint, e.g. '
@@ -99,8 +101,8 @@ class AtomicCheckpointHook(CheckpointHook):
                     runner.logger.warning(f'removing {name} in {self.out_dir}: an incomplete checkpoint')
                     os.remove(osp.join(self.out_dir, name))
 
-    def _save_checkpoint_with_step(self, runner, step, meta):
-        # Overridden (private in MMEngine) because its delete-then-write order is what loses checkpoints.
+    def save_step(self, runner, step: int, meta: dict) -> None:
+        """Write ``step``'s checkpoint atomically, then rotate (MMEngine deletes first, which loses one)."""
         filename = self.filename_tmpl.format(step)
         path = osp.join(self.out_dir, filename)
         partial = osp.join(self.out_dir, f'.{filename}{PARTIAL_SUFFIX}')
@@ -169,8 +171,9 @@ def _refuse_nothing_to_train(runner) -> None:
         unit, key, done, end = 'epoch', 'train_cfg.max_epochs', runner.epoch, runner.max_epochs
     else:
         unit, key, done, end = 'iteration', 'train_cfg.max_iters', runner.iter, runner.max_iters
-    if runner._resume and done >= end:
-        raise ValueError(f'--resume {runner._load_from}: the checkpoint is at {unit} {done} and {key} is '
+    resume, path = runner_load_request(runner)
+    if resume and done >= end:
+        raise ValueError(f'--resume {path}: the checkpoint is at {unit} {done} and {key} is '
                          f'{end}: nothing is left to train. To train further, raise {key}, e.g. --resume '
                          f'--cfg-options {key}={max(2 * done, done + 1)}')
 
@@ -182,10 +185,6 @@ def _flush_to_disk(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _unwrap(model):
-    return getattr(model, 'module', model)
 
 
 def _drop_wrapper_prefixes(state: Dict, model_state: Dict) -> None:

@@ -6,22 +6,19 @@ import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
-# submodules, not the package: sagan_plugin.apis imports sagan_plugin.engine, which imports this module
-from sagan_plugin.apis.attention import (attention_layers, discriminator_attention, generator_attention,
-                                         parse_layers, parse_queries)
-from sagan_plugin.apis.attention_figure import attention_figure
-from sagan_plugin.apis.inference import network
-from sagan_plugin.apis.sampling import truncated_noise
+from sagan_plugin.models.sampling import network, truncated_noise, unwrap
 from sagan_plugin.models.self_attention import SelfAttentionBlock
 from sagan_plugin.registry import HOOKS
+from sagan_plugin.visualization.attention import (attention_layers, discriminator_attention,
+                                                  generator_attention, parse_layers, parse_queries)
+from sagan_plugin.visualization.attention_figure import attention_figure
 
 
 @HOOKS.register_module()
 class AttentionVisualizationHook(Hook):
     """Every ``interval`` iterations (and after the last) draws the attention figure of
-    :func:`sagan_plugin.apis.attention_figure` for a fixed z and fixed classes and sends it to the
+    :func:`sagan_plugin.visualization.attention_figure` for a fixed z and fixed classes and sends it to the
     visualizer's backends (``runner.visualizer.add_image``: a local PNG
     ``vis_data/vis_image/<name>_<iter>.png``, TensorBoard, ...). After every iteration it puts each
     attention layer's γ into the message hub as ``train/gamma/<layer>``, which MMEngine's ``LoggerHook``
@@ -60,13 +57,9 @@ class AttentionVisualizationHook(Hook):
         self.queries, self.layers, self.panel_size = queries or 'auto', layers, panel_size
         self.seed, self.name = seed, name
 
-    @staticmethod
-    def _model(runner) -> torch.nn.Module:
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
-
     def before_train(self, runner) -> None:
         """Check the layers and queries once, and fix the z and classes every figure uses."""
-        model = self._model(runner)
+        model = unwrap(runner.model)
         if not attention_layers(model):
             raise ValueError(
                 'AttentionVisualizationHook: the model has no self-attention layers (attention_at)')
@@ -79,10 +72,14 @@ class AttentionVisualizationHook(Hook):
         self.noise = truncated_noise(self.num_images, model.noise_size, None,
                                      torch.Generator().manual_seed(self.seed))
         self.labels = torch.arange(self.num_images) % model.num_classes if model.num_classes else None
+        # each image's row titled with its class name, when the dataset names the model's classes
+        classes = getattr(runner.train_dataloader.dataset, 'metainfo', {}).get('classes')
+        named = classes is not None and self.labels is not None and len(classes) == model.num_classes
+        self.titles = [str(classes[i]) for i in self.labels] if named else None
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         """γ of every layer into the message hub; the figure to the backends every ``interval`` iterations."""
-        model = self._model(runner)
+        model = unwrap(runner.model)
         for layer in attention_layers(model):
             net, key = layer.split('.')
             runner.message_hub.update_scalar(f'train/gamma/{layer}',
@@ -95,4 +92,4 @@ class AttentionVisualizationHook(Hook):
         """The attention figure (H×W×3 uint8 RGB) of the model as it is now."""
         fake, maps = generator_attention(model, self.layers, self.noise, self.labels, self.points)
         maps += discriminator_attention(model, self.layers, fake, self.labels, self.points)
-        return attention_figure(maps, self.panel_size)
+        return attention_figure(maps, self.panel_size, image_titles=getattr(self, 'titles', None))

@@ -2,6 +2,7 @@
 import torch
 from torch import Tensor
 
+from sagan_plugin.compat import AdamGatherHook
 from sagan_plugin.registry import OPTIMIZERS
 
 
@@ -18,7 +19,7 @@ def _flat(tensor: Tensor) -> Tensor:
 
 
 @OPTIMIZERS.register_module()
-class ChannelsLastAdam(torch.optim.Adam):
+class ChannelsLastAdam(AdamGatherHook):
     """``torch.optim.Adam`` (same arguments, same state dict, same numbers) that hands every tensor of a
     channels-last weight to the kernel as the contiguous view of its memory.
 
@@ -31,8 +32,8 @@ class ChannelsLastAdam(torch.optim.Adam):
     views line up.
     """
 
-    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps):
-        # Overridden (private): the one place where torch gathers the tensors its update functions take.
+    def before_gather(self, group: dict) -> None:
+        """Bring each weight's gradient and moments to the weight's memory layout (usually a no-op)."""
         for param in group['params']:
             layout = _memory_format(param)
             if param.grad is not None and not param.grad.is_contiguous(memory_format=layout):
@@ -41,8 +42,8 @@ class ChannelsLastAdam(torch.optim.Adam):
             for key, value in state.items():
                 if torch.is_tensor(value) and value.shape == param.shape:
                     state[key] = value.contiguous(memory_format=layout)  # itself when already in layout
-        has_complex = super()._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
-                                          state_steps)
-        for tensors in (params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs):
+
+    def after_gather(self, *tensor_lists: list) -> None:
+        """Hand the kernel each tensor as the contiguous view of its memory."""
+        for tensors in tensor_lists:
             tensors[:] = [_flat(t) for t in tensors]
-        return has_complex

@@ -11,6 +11,7 @@ import torch.distributed as dist
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
+from sagan_plugin.datasets.folder_classes import resolve_num_classes
 from .cfg_options import CfgOptionsAction, check_custom_hook_index, check_hook_overrides
 from .checkpoint_files import verify_checkpoint as check_checkpoint  # noqa: F401  (the tools' name for it)
 
@@ -45,6 +46,7 @@ def load_config(args: argparse.Namespace) -> Config:
         raise FileNotFoundError(f'config file {args.config} does not exist')
     cfg = Config.fromfile(args.config)
     merge_cfg_options(cfg, _with_data_root(args), args.config)
+    resolve_num_classes(cfg)  # model.num_classes='from_folder': counted once the folder is final
     if args.work_dir:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

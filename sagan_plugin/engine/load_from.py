@@ -18,9 +18,10 @@ from fnmatch import fnmatch
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import get_state_dict
 from torch import Tensor, nn
+
+from sagan_plugin.models.sampling import unwrap
 
 PARTIAL_KEY = 'load_from_partial'
 GROUPS = {'class_embeddings': 'the class embeddings (conditional BN of G, projection of D)'}
@@ -74,7 +75,7 @@ def _refuse(problems: Dict[str, List[str]], path: str) -> None:
     count = sum(len(keys) for keys in problems.values())
     if count:
         lines = [
-            f'  {len(keys)} {what}:\n    ' + _listing(keys, 10, '\n    ') for what, keys in problems.items()
+            f'  {len(keys)} {what}:\n    ' + listing(keys, 10, '\n    ') for what, keys in problems.items()
             if keys
         ]
         raise ValueError(f'load_from {path} does not fit this model ({count} differences; was it saved with '
@@ -109,7 +110,7 @@ def _allowed(partial: Optional[dict], model: nn.Module, current: Dict[str, Tenso
 def _embedding_prefixes(module: nn.Module, prefix: str = '') -> Iterator[str]:
     """State-dict key prefixes (``'discriminator.embedding.'``) of the model's ``nn.Embedding`` layers,
     through DDP wrappers as :func:`get_state_dict` goes through them. Only class embeddings are one."""
-    module = module.module if is_model_wrapper(module) else module
+    module = unwrap(module)
     for name, child in module.named_children():
         if isinstance(child, nn.Embedding):
             yield f'{prefix}{name}.'
@@ -150,5 +151,6 @@ def _counter(key: str) -> bool:
     return key.endswith('num_batches_tracked')
 
 
-def _listing(keys: List[str], limit: int = 20, sep: str = ', ') -> str:
+def listing(keys: List[str], limit: int = 20, sep: str = ', ') -> str:
+    """The first ``limit`` keys joined by ``sep``, then how many more: what every key-listing error shows."""
     return sep.join(keys[:limit] + ([f'... and {len(keys) - limit} more'] if len(keys) > limit else []))

@@ -18,6 +18,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from torch.utils.data import get_worker_info
 
+from sagan_plugin.compat import save_checkpoint_now
 from sagan_plugin.registry import HOOKS
 from .checkpoint_files import verify_checkpoint
 
@@ -199,5 +200,4 @@ def _checkpoint_hook(runner) -> CheckpointHook:
 def _save_now(hook: CheckpointHook, runner) -> None:
     """Save the current iteration as the hook's own interval would (same file name, rotation, pointer)."""
     runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
-    # MMEngine's CheckpointHook has no public "save now"; _save_checkpoint is what its after_train_iter calls.
-    hook._save_checkpoint(runner)
+    save_checkpoint_now(hook, runner)

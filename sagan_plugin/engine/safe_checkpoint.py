@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from sagan_plugin.compat import NUMPY_ARRAY_PICKLE_GLOBALS
+
 
 def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:
     """Pickle a HistoryBuffer as ``HistoryBuffer(log_history, count_history, max_length)``."""
@@ -29,9 +31,8 @@ def _reduce_history_buffer(buffer: HistoryBuffer) -> tuple:
 def runner_checkpoint_types() -> list:
     """The non-tensor globals of a runner checkpoint saved with :func:`_reduce_history_buffer` in place (found
     with ``torch.serialization.get_unsafe_globals_in_checkpoint`` on this project's checkpoints)."""
-    multiarray = np.core.multiarray  # numpy < 2 pickles arrays through numpy.core.multiarray
     return [
-        HistoryBuffer, multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype,
+        HistoryBuffer, *NUMPY_ARRAY_PICKLE_GLOBALS, np.ndarray, np.dtype,
         *{type(np.dtype(t))
           for t in (np.float64, np.float32, np.int64, np.int32)}
     ]

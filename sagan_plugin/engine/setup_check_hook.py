@@ -3,9 +3,10 @@ from operator import attrgetter
 
 from mmengine.dataset import InfiniteSampler
 from mmengine.hooks import Hook
-from torch.nn.modules.batchnorm import _BatchNorm
 
+from sagan_plugin.models.sampling import unwrap
 from sagan_plugin.models.spectral_norm import has_spectral_norm
+from sagan_plugin.models.standing_stats import BATCH_NORMS
 from sagan_plugin.registry import HOOKS
 
 
@@ -26,7 +27,7 @@ class SetupCheckHook(Hook):
     priority = 'VERY_HIGH'  # before any hook that starts work
 
     def before_train(self, runner) -> None:
-        model = getattr(runner.model, 'module', runner.model)
+        model = unwrap(runner.model)
         self._check_activation_checkpointing(runner.cfg.get('activation_checkpointing'), model)
         loader = runner.train_dataloader
         dataset = loader.dataset
@@ -44,7 +45,7 @@ class SetupCheckHook(Hook):
         """BatchNorm in training normalises each process's batch by that batch's own mean and variance: with
         one image they are the image's own, noisy and unlike the running averages used at test time. Said for
         a per-process batch of 1, and for a last batch of 1 each epoch (a sampler that ends, no drop_last)."""
-        norms = [name for name, module in model.named_modules() if isinstance(module, _BatchNorm)]
+        norms = [name for name, module in model.named_modules() if isinstance(module, BATCH_NORMS)]
         loader = runner.train_dataloader
         batch = loader.batch_size or getattr(loader.batch_sampler, 'batch_size', None)  # or a batch sampler's
         if not norms or not batch:
@@ -65,7 +66,7 @@ class SetupCheckHook(Hook):
     def _check_activation_checkpointing(names, model) -> None:
         for name in [names] if isinstance(names, str) else names or []:
             module = attrgetter(name)(model)
-            if any(has_spectral_norm(m) or isinstance(m, _BatchNorm) for m in module.modules()):
+            if any(has_spectral_norm(m) or isinstance(m, BATCH_NORMS) for m in module.modules()):
                 raise ValueError(
                     f'activation_checkpointing=[{name!r}]: MMEngine wraps it in a reentrant checkpoint, '
                     'which re-runs the spectral-norm and BatchNorm updates in backward and drops the '

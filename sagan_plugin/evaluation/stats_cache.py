@@ -60,7 +60,8 @@ def _is_config(name: str, value: Any) -> bool:
 
 
 def dataset_fingerprint(dataset) -> Dict[str, Any]:
-    """Which images a dataset yields (type, data_root, ann_file, data_prefix, split, pipeline), not how many.
+    """Which images a dataset yields (type, data_root, ann_file, data_prefix, split, pipeline and, where the
+    dataset offers ``content_fingerprint()``, its files' names, sizes and times), not how many.
 
     Each transform is listed with its configuration attributes, not its ``repr`` (mmagic's ``Resize`` leaves
     its backend out of it, and cv2 and PIL resize differently); runtime state is left out, so the fingerprint
@@ -72,13 +73,17 @@ def dataset_fingerprint(dataset) -> Dict[str, Any]:
         if transforms is None else '; '.join(
             f'{type(t).__name__}({sorted((k, repr(v)) for k, v in vars(t).items() if _is_config(k, v))})'
             for t in transforms)
-    return dict(
+    fingerprint = dict(
         type=type(dataset).__name__,
         data_root=norm(getattr(dataset, 'data_root', None)),
         ann_file=norm(getattr(dataset, 'ann_file', None)),
         data_prefix=repr(getattr(dataset, 'data_prefix', None)),
         split=getattr(dataset, 'split', None),
         pipeline=pipeline)
+    if hasattr(dataset,
+               'content_fingerprint'):  # a folder's files can change under the same name (ImageFolder)
+        fingerprint['content'] = dataset.content_fingerprint()
+    return fingerprint
 
 
 def make_stats(feats: np.ndarray, extractor: dict, dataset: dict, save_features: bool) -> dict:

@@ -59,6 +59,8 @@ class SAGANGenerator(ResidualNetwork):
         attention_variant: ``'paper'``, ``'pooled'`` or ``'residual'`` (see :class:`ResidualNetwork`).
         attention_k: channel reduction k of the attention's queries and keys.
         out_channels: image channels.
+        rgb_to_bgr: reverse the order of the output channels (3 only): for weights trained on RGB images
+            used in a BGR pipeline (mmagic's converted StudioGAN SAGANs, ``rgb_to_bgr=True`` there).
         sn_embedding: spectral-normalise the conditional BN embeddings.
         sn_eps: ε of every SN power iteration.
         norm_eps: ε of every BatchNorm.
@@ -84,6 +86,7 @@ class SAGANGenerator(ResidualNetwork):
                  attention_variant: str = 'paper',
                  attention_k: int = 8,
                  out_channels: int = 3,
+                 rgb_to_bgr: bool = False,
                  sn_embedding: bool = True,
                  sn_eps: float = SN_EPS,
                  norm_eps: float = 1e-5,
@@ -94,6 +97,8 @@ class SAGANGenerator(ResidualNetwork):
         if with_cp and recompute_activations:
             raise ValueError('with_cp=True already recomputes every activation in backward; '
                              'set recompute_activations=False with it')
+        if rgb_to_bgr and out_channels != 3:
+            raise ValueError(f'rgb_to_bgr=True needs out_channels=3, got {out_channels}')
         table = table_rows(architecture, ARCHITECTURES, output_scale, 'output_scale')
         widths = _widths(table, output_scale, base_channels, channels)
         sn = SNLayers(eps=sn_eps)
@@ -116,7 +121,7 @@ class SAGANGenerator(ResidualNetwork):
             sn=sn,
             with_cp=with_cp)
         self.output_scale, self.num_classes, self.noise_size = output_scale, num_classes, noise_size
-        self.recompute_activations = recompute_activations
+        self.recompute_activations, self.rgb_to_bgr = recompute_activations, rgb_to_bgr
         self.channels = widths
         self.linear = sn.linear(noise_size, widths[0] * 4 * 4)
         self.output_bn = BatchNorm2d(widths[-1], eps=norm_eps)
@@ -139,6 +144,7 @@ class SAGANGenerator(ResidualNetwork):
         y = check_label(label, self.num_classes, noise.shape[0], allow_weights=True)
         h = self.trunk(self.linear(noise).view(noise.shape[0], self.channels[0], 4, 4), y)
         img = self._run(self._output, h)
+        img = img.flip(1) if self.rgb_to_bgr else img  # 3 channels: RGB -> BGR
         return dict(fake_img=img, noise_batch=noise, label=label) if return_noise else img
 
     def _output(self, h: Tensor) -> Tensor:

@@ -73,7 +73,7 @@ class UpBlock(nn.Module):
         norm: ``norm(channels)`` builds a (conditional) BatchNorm taking ``(x, label)``.
         upsample: double the resolution (nearest neighbour); every block of the standard tables does.
         upsampled_conv: run the upsampling and conv1 as one transposed conv
-            (:class:`~.spectral_norm.UpsampledConv2d`, equal to float rounding, 2.25× fewer FLOPs); False
+            (:class:`~.resampling_convs.UpsampledConv2d`, equal to float rounding, 2.25× fewer FLOPs); False
             upsamples, then convolves.
         recompute_activations: keep only the input of each ``BN → ReLU [→ up×2] → conv`` for backward and
             recompute the BN and ReLU outputs (and the upsampled map) there, instead of keeping them
@@ -139,7 +139,7 @@ class DownBlock(nn.Module):
         relu_shortcut: feed the shortcut ReLU(x) instead of x. StudioGAN's and mmagic's ``wReLUinplace``
             SAGANs do this by accident (an in-place ReLU also rewrites the shortcut's input); their
             checkpoints need it.
-        pooled_conv: run conv2 and the pooling as one stride-2 conv (:class:`~.spectral_norm.PooledConv2d`,
+        pooled_conv: run conv2 and the pooling as one stride-2 conv (:class:`~.resampling_convs.PooledConv2d`,
             equal to float rounding, 2.25× fewer FLOPs); False convolves, then pools.
     """
 

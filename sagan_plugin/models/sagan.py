@@ -9,6 +9,7 @@ from mmengine.optim import OptimWrapper
 from torch import Tensor
 
 from sagan_plugin.registry import MODELS
+from .diff_augment import diff_augment, parse_policy
 from .network import check_label_range
 
 
@@ -37,6 +38,8 @@ class SAGAN(BaseConditionalGAN):
             or a dict of ``torch.compile`` arguments such as ``dict(mode='max-autotune')``. Off by default: on
             CPU the first steps pay minutes of compilation. Not with a network's ``with_cp=True`` or
             ``recompute_activations=True``.
+        diff_augment: DiffAugment (Zhao et al. 2020) on every image D sees, real and fake, in both steps,
+            e.g. ``'color,translation,cutout'``; None (default): off. For data sets of a few thousand images.
     """
 
     def __init__(self,
@@ -50,11 +53,16 @@ class SAGAN(BaseConditionalGAN):
                  num_classes: Optional[int] = None,
                  ema_config: Optional[dict] = None,
                  channels_last: bool = True,
-                 compile: Union[bool, dict] = False):
+                 compile: Union[bool, dict] = False,
+                 diff_augment: Optional[str] = None):
         steps = dict(discriminator_steps=discriminator_steps, generator_steps=generator_steps)
         for name, value in steps.items():  # mmagic fails on 0 only later (ZeroDivisionError, IndexError)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f'SAGAN: {name} must be an integer >= 1, got {value!r}')
+        # Checked here and given to both networks, so mmagic's check finds them agreeing (public route).
+        num_classes = valid_num_classes(num_classes, generator, discriminator)
+        generator, discriminator = (dict(net, num_classes=num_classes) if isinstance(net, dict) else net
+                                    for net in (generator, discriminator))
         super().__init__(
             generator=generator,
             discriminator=discriminator,
@@ -65,7 +73,9 @@ class SAGAN(BaseConditionalGAN):
             num_classes=num_classes,
             ema_config=ema_config,
             loss_config=dict(gan_loss=gan_loss))
+        self.num_classes = num_classes  # mmagic's check turns an agreed 0 into None when no network names it
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.diff_augment = parse_policy(diff_augment)
         self.to(memory_format=self.memory_format)
         if compile:
             for network in (self.generator, self.discriminator):
@@ -75,25 +85,6 @@ class SAGAN(BaseConditionalGAN):
                                          'is not supported by torch.compile; use one or the other')
             for network in (self.generator, self.discriminator):
                 network.compile(**(compile if isinstance(compile, dict) else {}))
-
-    @staticmethod
-    def _get_valid_num_classes(num_classes, generator, discriminator) -> int:
-        """As mmagic's, but every value that is set must agree (mmagic lets an explicit 0 in one network pass,
-        and asserts), an error names each, and "no classes anywhere" means 0 (unconditional), not None."""
-        values = dict(model=num_classes)
-        for name, network in (('generator', generator), ('discriminator', discriminator)):
-            values[name] = network.get('num_classes') if isinstance(network, dict) else getattr(
-                network, 'num_classes', None)
-        given = {name: value for name, value in values.items() if value is not None}
-        for name, value in given.items():
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f'SAGAN: {name} num_classes must be an integer >= 0, got {value!r}')
-        if len(set(given.values())) > 1:
-            found = ', '.join(f'{name}={value}' for name, value in given.items())
-            raise ValueError(
-                f'SAGAN: num_classes disagrees: {found}; set it once, on the model (the networks '
-                'inherit it)')
-        return next(iter(given.values()), 0)
 
     def forward(self,
                 inputs: Union[dict, Tensor],
@@ -143,7 +134,8 @@ class SAGAN(BaseConditionalGAN):
         with torch.no_grad():
             fake_imgs = self.generator(self.noise_fn(num_batches=num), label=fake_labels)
         labels = None if real_labels is None else torch.cat([fake_labels, real_labels])
-        pred_fake, pred_real = self.discriminator(torch.cat([fake_imgs, real_imgs]), label=labels).split(num)
+        both = diff_augment(torch.cat([fake_imgs, real_imgs]), self.diff_augment)
+        pred_fake, pred_real = self.discriminator(both, label=labels).split(num)
         losses = dict(
             loss_disc_fake=self.gan_loss(pred_fake, target_is_real=False, is_disc=True),
             loss_disc_real=self.gan_loss(pred_real, target_is_real=True, is_disc=True))
@@ -157,7 +149,27 @@ class SAGAN(BaseConditionalGAN):
         num = data_samples.gt_img.shape[0]
         fake_labels = self.label_fn(num_batches=num)
         fake_imgs = self.generator(self.noise_fn(num_batches=num), label=fake_labels)
-        pred_fake = self.discriminator(fake_imgs, label=fake_labels)
+        pred_fake = self.discriminator(diff_augment(fake_imgs, self.diff_augment), label=fake_labels)
         loss, log_vars = self.parse_losses(dict(loss_gen=self.gan_loss(pred_fake, target_is_real=True)))
         optimizer_wrapper.update_params(loss)
         return log_vars
+
+
+def valid_num_classes(num_classes, generator, discriminator) -> int:
+    """The model's number of classes, checked before mmagic's own ``BaseConditionalGAN`` check runs: every
+    value that is set must agree (mmagic lets an explicit 0 in one network pass, and asserts), an error names
+    each, and "no classes anywhere" means 0 (unconditional), not None."""
+    values = dict(model=num_classes)
+    for name, network in (('generator', generator), ('discriminator', discriminator)):
+        values[name] = network.get('num_classes') if isinstance(network, dict) else getattr(
+            network, 'num_classes', None)
+    given = {name: value for name, value in values.items() if value is not None}
+    for name, value in given.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f'SAGAN: {name} num_classes must be an integer >= 0, got {value!r}')
+    if len(set(given.values())) > 1:
+        found = ', '.join(f'{name}={value}' for name, value in given.items())
+        raise ValueError(
+            f'SAGAN: num_classes disagrees: {found}; set it once, on the model (the networks '
+            'inherit it)')
+    return next(iter(given.values()), 0)

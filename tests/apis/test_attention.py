@@ -7,8 +7,8 @@ from PIL import Image
 from sagan_plugin.apis import (AttentionMaps, attention_figure, attention_layers, dataset_images,
                                discriminator_attention, figure_size, file_images, generator_attention,
                                init_model, parse_layers, parse_queries, query_maps, to_rgb_uint8)
-from sagan_plugin.apis.attention_figure import COLOURS, HEADER
-from sagan_plugin.apis.grid import PAD
+from sagan_plugin.visualization.attention_figure import COLOURS, HEADER
+from sagan_plugin.visualization.text import PAD
 from tests.apis.checkpoints import tiny_config
 
 

@@ -6,7 +6,7 @@ import torch
 
 from sagan_plugin.apis import (class_names, image_grid, init_model, interpolate, parse_classes, sample_images,
                                to_rgb_uint8, truncated_noise)
-from sagan_plugin.apis.grid import PAD
+from sagan_plugin.visualization.text import PAD
 from tests.apis.checkpoints import tiny_config
 
 

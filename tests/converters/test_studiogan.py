@@ -1,6 +1,7 @@
 """StudioGAN → ours: converted networks compute the same function as a faithful re-creation of StudioGAN's
 SAGAN (tests/converters/studiogan_reference.py), in BGR."""
 import os.path as osp
+import runpy
 
 import pytest
 import torch
@@ -97,3 +98,37 @@ def test_ema_file_without_ema_in_the_config_says_how_to_add_it(run32):
     with pytest.raises(
             ConversionError, match=r'G_ema.*is an EMA generator, but the config has no EMA.*ema_config'):
         convert_checkpoint('studiogan', run32, ours(32, 10, ema=False))
+
+
+def test_studiogans_2020_layout_embed0_embed1_converts_to_the_same_state(run32, tmp_path):
+    """StudioGAN before 2021-07 kept cBN's tables as SN'd Embeddings (K x C, u and v the other way round)."""
+    state = torch.load(run32[0], weights_only=True)['state_dict']
+    old = {}
+    for key, value in state.items():
+        head, _, tail = key.rpartition('.')
+        for new, name in (('.gain', '.embed0'), ('.bias', '.embed1')):
+            if head.endswith(new) and '.bn' in head:
+                head = head[:-len(new)] + name
+                value = value.t() if tail == 'weight_orig' else value
+                tail = {'weight_u': 'weight_v', 'weight_v': 'weight_u'}.get(tail, tail)
+        old[f'{head}.{tail}'] = value
+    assert any('embed0.weight_orig' in k for k in old) and not any('.gain.' in k for k in old)
+    path = tmp_path / 'model=G-old.pth'
+    torch.save(dict(state_dict=old), path)
+    new_state, _ = convert_checkpoint('studiogan', run32[:1], ours(32, 10))
+    old_state, _ = convert_checkpoint('studiogan', [str(path)], ours(32, 10))
+    assert new_state.keys() == old_state.keys()
+    assert all(torch.equal(new_state[k], old_state[k]) for k in new_state)
+
+
+def test_a_config_that_is_not_studiogans_is_refused_naming_the_settings(run32, tmp_path):
+    convert = runpy.run_path(osp.join(REPO, 'tools', 'convert_checkpoint.py'), run_name='convert')['main']
+    with pytest.raises(
+            ConversionError, match=r'(?s)relu_shortcut: the config has False.*made with True') as err:
+        convert([
+            '--from', 'studiogan', run32[0],
+            str(tmp_path / 'out.pth'), '--config',
+            osp.join(REPO, 'configs', 'sagan_mmagic_cifar10_32.py')
+        ])
+    assert "StudioGAN's code" in str(err.value) and 'model.generator.sn_eps' in str(err.value)
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,6 @@
 """The CUDA paths: mixed precision through MMEngine's own AmpOptimWrapper, inductor-compiled G and D, every
 speed switch and ``with_cp`` on the GPU, and a Runner run with --amp. Skipped without a
-GPU; tools/gpu/run.sh runs it on a lent GPU machine (docs/performance.md has its report)."""
+GPU (docs/performance.md has the report of a GPU run)."""
 import copy
 
 import pytest

@@ -138,5 +138,6 @@ def test_kid_refuses_subsets_larger_than_the_sets(our_features):
 
 
 def test_kid_subset_larger_than_sample_count_fails_before_sampling():
-    with pytest.raises(ValueError, match=r'subset_size 1000 is larger than fake_nums \(500\)'):
+    with pytest.raises(
+            ValueError, match=r'subset_size 1000 is larger than the number of samples \(generated 500'):
         OfflineFID(fake_nums=500, real_nums=2000, kid=True)

@@ -1,27 +1,26 @@
-"""IS: our arithmetic (used by OfflineIS, ClassifierScore) vs torch-fidelity and mmagic; the weights file."""
+"""IS: the metrics' arithmetic (OfflineIS, ClassifierScore) vs torch-fidelity and mmagic; the weights file."""
 import numpy as np
 import pytest
 import torch
 from mmagic.evaluation.metrics import InceptionScore
 from torch_fidelity.metric_isc import isc_features_to_metric
 
-from sagan_plugin.evaluation import (ClassifierScore, FIDInceptionV3, OfflineIS, load_full_inception,
-                                     torch_fidelity_state_dict)
-from sagan_plugin.evaluation.weights import NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION
+from sagan_plugin.evaluation import ClassifierScore, FIDInceptionV3, OfflineIS, torch_fidelity_state_dict
+from sagan_plugin.evaluation.weights import TORCH_FIDELITY_INCEPTION, is_inception_path
 from tests.conftest import free_port
 from .conftest import extract
 
 
 @pytest.fixture(scope='module')
 def score_metric():
-    """A metric that runs mmagic's IS arithmetic (constructible offline: its network ships)."""
+    """A metric that runs the IS arithmetic (constructible offline: its network ships)."""
     return ClassifierScore(fake_nums=1000, splits=10)
 
 
 def score(metric, probs: torch.Tensor, splits: int) -> dict:
-    """IS mean/std of probability rows through the metric's compute_metrics."""
+    """IS mean/std of probability rows [N, C] through the metric's compute_metrics (which takes logits)."""
     metric.fake_nums, metric.splits = len(probs), splits
-    out = metric.compute_metrics(list(probs.split(1)))
+    out = metric.compute_metrics(list(probs.clamp_min(1e-30).log().split(1)))
     return dict(mean=out['classifier_score'], std=out['classifier_score_std'])
 
 
@@ -63,27 +62,28 @@ def test_balanced_one_hot_over_k_classes_gives_k(score_metric, num_classes):
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
-    """Both published URLs point at a port nobody listens on, and relative paths resolve in tmp_path."""
-    for entry in (NVIDIA_INCEPTION, TORCH_FIDELITY_INCEPTION):
-        monkeypatch.setitem(entry, 'url', f'http://127.0.0.1:{free_port()}/{entry["filename"]}')
+    """torch-fidelity's URL points at a port nobody listens on; torch.hub's folder and relative paths in
+    tmp_path."""
+    monkeypatch.setitem(TORCH_FIDELITY_INCEPTION, 'url', f'http://127.0.0.1:{free_port()}/weights.pth')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
     monkeypatch.chdir(tmp_path)
 
 
-@pytest.mark.parametrize('path', [None, 'work_dirs/no/such/inception-2015-12-05.pt'])
-def test_missing_full_inception_names_file_checksums_and_urls(path, offline):
+@pytest.mark.parametrize('path', [None, 'work_dirs/no/such/weights-inception-2015-12-05-6726825d.pth'])
+def test_missing_is_inception_names_file_checksum_and_url(path, offline):
     with pytest.raises(FileNotFoundError) as err:
         OfflineIS(fake_nums=10, inception_path=path)
     message = str(err.value)
-    for expected in (path or 'inception-2015-12-05.pt', NVIDIA_INCEPTION['sha256'], NVIDIA_INCEPTION['url'],
-                     TORCH_FIDELITY_INCEPTION['sha256'], TORCH_FIDELITY_INCEPTION['url'], 'put it at'):
+    for expected in (path or 'weights-inception-2015-12-05-6726825d.pth', TORCH_FIDELITY_INCEPTION['sha256'],
+                     TORCH_FIDELITY_INCEPTION['url'], 'put it at'):
         assert expected in message
 
 
-def test_wrong_full_inception_file_is_refused(tmp_path):
-    wrong = tmp_path / 'inception-2015-12-05.pt'
+def test_wrong_is_inception_file_is_refused(tmp_path):
+    wrong = tmp_path / 'weights-inception-2015-12-05-6726825d.pth'
     wrong.write_bytes(b'not the inception' * 100)
-    with pytest.raises(ValueError, match=f'(?s)has sha256 .*neither.*{NVIDIA_INCEPTION["sha256"]}'):
-        load_full_inception(str(wrong))
+    with pytest.raises(ValueError, match=f'(?s)has sha256 .*expected {TORCH_FIDELITY_INCEPTION["sha256"]}'):
+        is_inception_path(str(wrong))
 
 
 def test_torch_fidelity_file_network_is_softmax_of_pool3_times_fc(fid_inception, image_sets):

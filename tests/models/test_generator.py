@@ -65,3 +65,11 @@ def test_one_hot_class_weights_equal_class_ids_and_mix_in_between():
 def test_class_weights_of_the_wrong_shape_are_a_clear_error():
     with pytest.raises(ValueError, match=r'or float class weights of shape \(2, 3\)'):
         _g()(torch.randn(2, NOISE), torch.ones(2, 4))
+
+
+def test_rgb_to_bgr_reverses_the_output_channels_and_nothing_else():
+    z, y = torch.randn(2, NOISE), torch.tensor([0, 1])
+    rgb, bgr = _g().eval(), _g(rgb_to_bgr=True).eval()  # same seed: the same weights
+    torch.testing.assert_close(bgr(z, y), rgb(z, y)[:, [2, 1, 0]], rtol=0, atol=0)
+    with pytest.raises(ValueError, match='rgb_to_bgr=True needs out_channels=3, got 1'):
+        _g(rgb_to_bgr=True, out_channels=1)

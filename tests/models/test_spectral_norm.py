@@ -6,7 +6,9 @@ import torch
 from torch import nn
 from torch.nn.utils.spectral_norm import SpectralNorm
 
-from sagan_plugin.models.spectral_norm import Float32SpectralNorm, PooledConv2d, SNLayers
+from sagan_plugin.models.resampling_convs import PooledConv2d
+from sagan_plugin.models.spectral_norm import SNLayers
+from sagan_plugin.models.spectral_norm_hook import Float32SpectralNorm
 
 SN = SNLayers(eps=1e-8)
 CL = torch.channels_last

@@ -31,7 +31,7 @@ def train(cfg: dict, data: dict, device: str = 'cpu'):
     change how many random numbers building the model draws)."""
     torch.manual_seed(0)
     model = MODELS.build(cfg).to(device)
-    # The model switch is under test; fused Adam has its own equality test (test_ttur_optim_wrapper_...)
+    # The model switch is under test; fused Adam has its own equality test (test_channels_last_adam.py)
     optim = build_optim_wrapper(model, dict(constructor='TTUROptimWrapperConstructor', fused=False))
     grads = []
     for wrapper in optim.values():  # record what each Adam step receives

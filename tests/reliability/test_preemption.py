@@ -66,10 +66,14 @@ def check_saved(work_dir, log: str, seen: int, sig: str) -> int:
 
 def resume(work_dir, step: int, *args) -> None:
     """--resume continues from iteration ``step`` to the end (``step + 2``) and saves the last one."""
+    before = set(work_dir.glob('*/*.log'))
     run_python('tools/train.py', TINY, '--work-dir', work_dir, '--resume', *args, '--cfg-options',
                f'train_cfg.max_iters={step + 2}', *LONG[1:])
-    log = max(work_dir.glob('*/*.log')).read_text()  # the resumed run's
-    assert f'resumed epoch: 0, iter: {step}' in log and f'Iter(train) [{step + 1}/{step + 2}]' in log
+    new = set(work_dir.glob('*/*.log')) - before  # the resumed run's log, whatever its timestamp folder
+    assert len(new) == 1, (sorted(before), sorted(new))
+    log = new.pop().read_text()
+    assert f'resumed epoch: 0, iter: {step}' in log and f'Iter(train) [{step + 1}/{step + 2}]' in log, log[
+        -3000:]
     verify_checkpoint(str(work_dir / f'iter_{step + 2}.pth'))
 
 

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from sagan_plugin.apis import figure_size
-from sagan_plugin.apis.attention_figure import COLOURS, HEADER
-from sagan_plugin.apis.grid import PAD
+from sagan_plugin.visualization.attention_figure import COLOURS, HEADER
+from sagan_plugin.visualization.text import PAD
 from tests.apis.checkpoints import TINY, train_tiny
 from tests.conftest import run_python
 from tools.visualize_attention import main

@@ -8,7 +8,6 @@ Compared, at a 64×64 feature map with C=128 and a 32×32 one with C=256 (the wi
 - mmagic 1.2's ``SelfAttentionBlock`` (``mmagic.models.editors.biggan.biggan_modules``, the block that
   ``type='SelfAttentionBlock'`` builds in mmagic's SAGAN/BigGAN configs; pooled form, explicit attention map);
 - ours, ``variant='paper'`` and ``variant='pooled'``, fused SDPA path (no map);
-- ours pooled with the alternative we rejected for equalising head dims (value split into heads sharing q, k);
 - ours paper with ``return_attention=True`` (explicit N×N map), to show what the fused path saves.
 
 Each (implementation, case) runs in a fresh subprocess: one warm-up step (oneDNN's primitives, the first
@@ -24,31 +23,20 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from typing import Callable, Dict, Tuple
 
 import torch
-import torch.nn.functional as F
 from live_memory import PeakInUse, bytes_in_use
+from timing import repeat
 
 CASES = ((64, 128), (32, 256))  # (feature-map side, channels)
-IMPLEMENTATIONS = ('mmagic', 'paper', 'pooled', 'pooled-split-heads', 'paper-explicit-map')
+IMPLEMENTATIONS = ('mmagic', 'paper', 'pooled', 'paper-explicit-map')
 LABELS = {
     'mmagic': 'mmagic SelfAttentionBlock (pooled, map)',
     'paper': 'ours paper (SDPA)',
     'pooled': 'ours pooled (SDPA, zero-pad q/k)',
-    'pooled-split-heads': 'ours pooled (SDPA, v split in heads)',
     'paper-explicit-map': 'ours paper (return_attention=True)',
 }
-
-
-def _attend_split_heads(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The alternative to zero-padding q and k: d_v/d_qk value heads of width d_qk sharing q and k."""
-    b, n, d_qk = q.shape
-    heads = v.shape[-1] // d_qk
-    q, k = (t.contiguous()[:, None].expand(-1, heads, -1, -1) for t in (q, k))
-    v = v.reshape(b, -1, heads, d_qk).transpose(1, 2).contiguous()  # fused kernels need a unit last stride
-    return F.scaled_dot_product_attention(q, k, v, scale=1.0).transpose(1, 2).reshape(b, n, -1)
 
 
 def _build(impl: str, channels: int) -> Tuple[torch.nn.Module, Callable[[torch.Tensor], torch.Tensor]]:
@@ -57,10 +45,8 @@ def _build(impl: str, channels: int) -> Tuple[torch.nn.Module, Callable[[torch.T
         from mmagic.models.editors.biggan.biggan_modules import SelfAttentionBlock as MMagicBlock
         block = MMagicBlock(channels)
         return block, block
-    from sagan_plugin.models import self_attention
-    if impl == 'pooled-split-heads':
-        self_attention._attend = _attend_split_heads  # this subprocess only
-    block = self_attention.SelfAttentionBlock(channels, 'paper' if impl.startswith('paper') else 'pooled')
+    from sagan_plugin.models.self_attention import SelfAttentionBlock
+    block = SelfAttentionBlock(channels, 'paper' if impl.startswith('paper') else 'pooled')
     if impl == 'paper-explicit-map':
         return block, lambda x: block(x, return_attention=True)[0]
     return block, block
@@ -93,12 +79,8 @@ def measure(impl: str, side: int, channels: int, batch: int, iters: int) -> Dict
         with PeakInUse() as mode:
             step()
         peak = (mode.peak - before) / 2**20
-    wall, cpu = [], []
-    for _ in range(iters):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        step()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
+    times = repeat(step, iters, warmup=0)  # step() synchronises itself
+    wall, cpu = [t.wall for t in times], [t.cpu for t in times]
     # Best step, not the mean: other jobs on a shared machine only ever add time.
     best = min(wall) if cuda else min(cpu)
     return dict(wall_ms=min(wall) * 1000, cpu_ms=min(cpu) * 1000, ms=best * 1000, mib=peak)

@@ -9,10 +9,10 @@ ablation (8-32 px, batch 64) and of the 128² benchmark (64×64 queries, pooled 
 is what ``sagan_plugin.models.self_attention._attend`` runs under bf16 autocast on a CPU.
 """
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import repeat
 
 from sagan_plugin.models.self_attention import CPU_FP32_MAX_HEAD_DIM
 
@@ -23,13 +23,12 @@ HEAD_DIMS = (2, 4, 8, 16, 32, 64, 128)
 def step_ms(batch: int, queries: int, keys: int, dim: int, dtype: torch.dtype, reps: int) -> float:
     """Median milliseconds of one forward+backward of single-head attention."""
     q, k, v = (torch.randn(batch, 1, n, dim, requires_grad=True) for n in (queries, keys, keys))
-    times = []
-    for _ in range(reps + 1):
-        start = time.perf_counter()
+
+    def step() -> None:
         out = F.scaled_dot_product_attention(q.to(dtype), k.to(dtype), v.to(dtype), scale=1.0)
         out.float().sum().backward()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[reps // 2] * 1000
+
+    return sorted(t.wall for t in repeat(step, reps, warmup=1))[reps // 2] * 1000
 
 
 def main() -> None:

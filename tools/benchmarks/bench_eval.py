@@ -22,9 +22,7 @@ the split into sampling / network / distance, then the ratio; the last line is `
 """
 import argparse
 import os.path as osp
-import sys
 import tempfile
-import time
 from typing import Dict, Tuple
 
 import numpy as np
@@ -32,12 +30,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
+from timing import timed
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import sagan_plugin  # noqa: E402,F401  (registers the plugin's components)
-from sagan_plugin.evaluation import export_fid_inception  # noqa: E402
-from sagan_plugin.registry import METRICS, MODELS  # noqa: E402
+import sagan_plugin  # noqa: F401  (registers the plugin's components)
+from sagan_plugin.evaluation import export_fid_inception
+from sagan_plugin.registry import METRICS, MODELS
 
 PARTS = ('sampling', 'network', 'distance')
 
@@ -49,9 +46,10 @@ def rounded(sample):
     return sample
 
 
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+def sample(model, data, round_images: bool) -> list:
+    """The model's samples for one batch of the metric's sampler, as dicts (rounded to uint8 if asked)."""
+    samples = [sample.to_dict() for sample in model.val_step(data)]
+    return [rounded(s) for s in samples] if round_images else samples
 
 
 def run_side(metric, model, loader, seed: int, round_images: bool,
@@ -62,18 +60,12 @@ def run_side(metric, model, loader, seed: int, round_images: bool,
     times = dict.fromkeys(PARTS, 0.0)
     with torch.no_grad():
         for data in metric.get_metric_sampler(model, loader, [metric]):
-            start = time.perf_counter()
-            samples = [sample.to_dict() for sample in model.val_step(data)]
-            samples = [rounded(s) for s in samples] if round_images else samples
-            sync(device)
-            middle = time.perf_counter()
-            metric.process(data, samples)
-            sync(device)
-            times['sampling'] += middle - start
-            times['network'] += time.perf_counter() - middle
-        start = time.perf_counter()
-        result = metric.evaluate()
-        times['distance'] = time.perf_counter() - start
+            samples, sampling = timed(lambda: sample(model, data, round_images), device)
+            _, network = timed(lambda: metric.process(data, samples), device)
+            times['sampling'] += sampling.wall
+            times['network'] += network.wall
+        result, distance = timed(metric.evaluate)
+        times['distance'] = distance.wall
     return times, next(v for k, v in result.items() if k.endswith('fid'))
 
 

@@ -18,18 +18,14 @@ throughput over torch-fidelity's; the last column the largest feature difference
 import argparse
 import io
 import os.path as osp
-import sys
 import tempfile
-import time
 from typing import Callable, Dict, Tuple
 
 import torch
+from timing import timed
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from sagan_plugin.evaluation import torch_fidelity_state_dict  # noqa: E402
-from sagan_plugin.evaluation import FIDInceptionV3, export_fid_inception  # noqa: E402
-from sagan_plugin.evaluation.weights import fid_inception_path  # noqa: E402
+from sagan_plugin.evaluation import FIDInceptionV3, export_fid_inception, torch_fidelity_state_dict
+from sagan_plugin.evaluation.weights import fid_inception_path
 
 REFERENCE = 'torch-fidelity 0.4 FeatureExtractorInceptionV3'
 
@@ -39,13 +35,9 @@ def throughput(extract: Callable[[torch.Tensor], torch.Tensor], images: torch.Te
                batch: int) -> Tuple[float, torch.Tensor]:
     """(images per second, features [N, 2048]) of ``extract`` over ``images`` after one warm-up batch."""
     extract(images[:batch])
-    if images.is_cuda:
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    feats = torch.cat([extract(chunk) for chunk in images.split(batch)])
-    if images.is_cuda:
-        torch.cuda.synchronize()
-    return len(images) / (time.perf_counter() - start), feats.cpu()
+    feats, timing = timed(lambda: torch.cat([extract(chunk) for chunk in images.split(batch)]),
+                          images.device.type)
+    return len(images) / timing.wall, feats.cpu()
 
 
 def build_runs(device: str) -> Dict[str, Callable[[torch.Tensor], torch.Tensor]]:

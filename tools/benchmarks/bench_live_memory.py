@@ -18,7 +18,7 @@ import sys
 import torch
 from bench_train import parse_args
 from live_memory import PeakInUse, bytes_in_use
-from sides import Side  # first: it puts the repository on sys.path
+from sides import Side
 
 from sagan_plugin.engine.launch import keep_freed_memory
 

@@ -28,10 +28,11 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
-import time
+from typing import Optional
 
 import torch
-from sides import OUR_CONFIG, Side  # first: it puts the repository on sys.path
+from sides import OUR_CONFIG, Side
+from timing import repeat
 
 from sagan_plugin.engine.cfg_options import CfgOptionsAction
 from sagan_plugin.engine.launch import keep_freed_memory
@@ -50,6 +51,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--rounds', type=int, default=5, help='alternating rounds; medians are reported')
     parser.add_argument('--steps', type=int, default=2, help='timed training iterations per round and side')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(), help='CPU threads')
+    parser.add_argument(
+        '--peak-size',
+        type=int,
+        default=None,
+        help='matrix side of the matmul peak (default: PEAK_SIZE); '
+        'a CPU without a bf16 matmul kernel takes minutes at 4096')
     parser.add_argument('--compile', action='store_true', help='our model with compile=True')
     parser.add_argument(
         '--keep-freed-memory',
@@ -67,21 +74,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def matmul_peak(device: str, dtype: torch.dtype, repeats: int = 4) -> float:
+def matmul_peak(device: str, dtype: torch.dtype, repeats: int = 4, size: Optional[int] = None) -> float:
     """Best-of-``repeats`` FLOP/s of a square matrix product: the machine's practical peak. On CUDA fp32 is
     TF32's, as cuDNN runs fp32 convs by default."""
-    size, allow_tf32 = PEAK_SIZE[device], torch.backends.cuda.matmul.allow_tf32
+    size, allow_tf32 = size or PEAK_SIZE[device], torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = True
     a, b = (torch.randn(size, size, device=device, dtype=dtype) for _ in range(2))
-    best = float('inf')
-    for _ in range(repeats + 1):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
+    best = min(t.wall for t in repeat(lambda: a @ b, repeats, warmup=1, device=device))
     torch.backends.cuda.matmul.allow_tf32 = allow_tf32
     return 2 * size**3 / best
 
@@ -174,7 +173,7 @@ def main() -> None:
             side.g_fwd = getattr(side, 'g_fwd', []) + [side.generator_forward()]
     flops = {name: side.flops_per_image() for name, side in sides.items()}
     peak_rates = {
-        p: matmul_peak(args.device, d)
+        p: matmul_peak(args.device, d, size=args.peak_size)
         for p, d in (('fp32', torch.float32), ('bf16', torch.bfloat16))
     }
     probes = {name: [] for name in sides}

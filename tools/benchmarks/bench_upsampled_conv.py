@@ -4,17 +4,17 @@
 
 For each up-block shape of the 128² (batch 8) and 32² (batch 64) tables, in fp32 and bf16 autocast: the best
 of ``--repeats`` steps (after one warm-up) of the conv on the upsampled map (``upsampled_conv=False``) and of
-:class:`~sagan_plugin.models.spectral_norm.UpsampledConv2d`'s transposed conv, kernel derivation included,
+:class:`~sagan_plugin.models.resampling_convs.UpsampledConv2d`'s transposed conv, kernel derivation included,
 and their ratio (> 1: the transposed conv is faster). ``UPSAMPLED_CONV_MIN_INPUT`` in
 ``models/generator.py`` is chosen from this table.
 """
 import argparse
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import repeat
 
-from sagan_plugin.models.spectral_norm import UpsampledConv2d
+from sagan_plugin.models.resampling_convs import UpsampledConv2d
 
 # (batch, in channels, out channels, input side): the up-blocks of configs/sagan_mmagic_imagenet128.py and
 # configs/sagan_mmagic_cifar10_32.py
@@ -23,14 +23,13 @@ SHAPES = ((8, 1024, 1024, 4), (8, 1024, 512, 8), (8, 512, 256, 16), (8, 256, 128
 
 
 def best_time(step, repeats: int, bf16: bool) -> float:
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
+
+    def run() -> None:
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
             out = step()
         out.float().sum().backward()
-        times.append(time.perf_counter() - start)
-    return min(times[1:])
+
+    return min(t.wall for t in repeat(run, repeats, warmup=1))
 
 
 def upsample_then_conv(conv: UpsampledConv2d, x: torch.Tensor) -> torch.Tensor:

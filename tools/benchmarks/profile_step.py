@@ -6,15 +6,10 @@ Takes bench_train.py's arguments and builds the same model, batch, precision and
 profiles ``--steps`` iterations after three warm-up ones (Adam state, cuDNN autotuning, compiling) and prints
 the operators that take the most time of their own (device time on a GPU, CPU time on a CPU).
 """
-import os.path as osp
-import sys
-
 import torch
+from bench_train import parse_args
+from sides import Side
 from torch.profiler import ProfilerActivity, profile
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from bench_train import parse_args  # noqa: E402
-from sides import Side  # noqa: E402
 
 
 def main() -> None:

@@ -4,8 +4,6 @@ tests/converters/test_mmagic.py), each with its optimizers, one real batch and o
 iteration. Used by bench_train.py, bench_live_memory.py and profile_step.py."""
 import argparse
 import os.path as osp
-import sys
-import time
 from contextlib import contextmanager
 
 import mmagic
@@ -15,10 +13,11 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.optim import OptimWrapperDict, build_optim_wrapper
 from mmengine.registry import DefaultScope
+from timing import timed
+
+from sagan_plugin.registry import DATASETS, MODELS  # (importing sagan_plugin registers our types)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
-from sagan_plugin.registry import DATASETS, MODELS  # noqa: E402  (importing sagan_plugin registers our types)
 
 MMAGIC_CONFIGS = osp.join(osp.dirname(mmagic.__file__), '.mim', 'configs', 'sagan')
 MMAGIC_CONFIG = {
@@ -81,18 +80,11 @@ class Side:
     def _timed(self, fn, key):
 
         def wrapper(*a, **kw):
-            self._sync()
-            start = time.perf_counter()
-            out = fn(*a, **kw)
-            self._sync()
-            self.split[key][-1] += time.perf_counter() - start
+            out, timing = timed(lambda: fn(*a, **kw), self.args.device)
+            self.split[key][-1] += timing.wall
             return out
 
         return wrapper
-
-    def _sync(self):
-        if self.args.device == 'cuda':
-            torch.cuda.synchronize()
 
     def step(self) -> None:
         for times in self.split.values():
@@ -103,24 +95,16 @@ class Side:
 
     def timed_round(self, steps: int) -> float:
         """Seconds per iteration over ``steps`` iterations."""
-        self._sync()
-        start = time.perf_counter()
-        for _ in range(steps):
-            self.step()
-        self._sync()
-        return (time.perf_counter() - start) / steps
+        return timed(lambda: [self.step() for _ in range(steps)], self.args.device)[1].wall / steps
 
     def generator_forward(self) -> float:
         """Seconds of one no-grad generator forward on a batch (part of the D step)."""
         g = self.model.generator
         noise = torch.randn(self.args.batch, self.model.noise_size, device=self.args.device)
         label = torch.randint(0, max(self.model.num_classes, 1), (self.args.batch, ), device=self.args.device)
-        self._sync()
-        start = time.perf_counter()
         with torch.no_grad(), self.autocast():
-            g(noise, label=label if self.model.num_classes else None)
-        self._sync()
-        return time.perf_counter() - start
+            return timed(lambda: g(noise, label=label
+                                   if self.model.num_classes else None), self.args.device)[1].wall
 
     @contextmanager
     def autocast(self):

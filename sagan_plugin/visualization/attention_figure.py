@@ -1,6 +1,6 @@
 """The layout of the paper's Fig. 1 / Fig. 5: per image, the image with the query points marked, then each
 query's attention over the image (upsampled from the key grid, overlaid as a heat map)."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -9,7 +9,7 @@ from mmengine.visualization import Visualizer
 from PIL import Image, ImageDraw
 
 from .attention import AttentionMaps
-from .grid import PAD, text_image
+from .text import PAD, text_image
 
 HEADER = 16  # pixels of the title line above each layer's rows
 # Distinct, saturated marker colours (one per query), legible on grey and on the heat map's blue.
@@ -57,13 +57,15 @@ def _title(maps: AttentionMaps, width: int) -> Image.Image:
 
 def attention_figure(layers: Sequence[AttentionMaps],
                      panel_size: int = 128,
-                     alpha: float = 0.5) -> np.ndarray:
+                     alpha: float = 0.5,
+                     image_titles: Optional[Sequence[str]] = None) -> np.ndarray:
     """The figure for one or more layers (with the same number of queries), layers stacked vertically.
 
     Args:
         layers: from :func:`generator_attention` / :func:`discriminator_attention`.
         panel_size: pixels per panel P (images are upsampled nearest, maps bilinear).
         alpha: weight of the heat map over the image.
+        image_titles: one per image (e.g. its class name), written over the top of its first panel.
 
     Returns:
         H×W×3 uint8 RGB of :func:`figure_size`.
@@ -88,6 +90,8 @@ def attention_figure(layers: Sequence[AttentionMaps],
                                                                                     Image.NEAREST)
             marked = image.copy()
             _mark(marked, points, colours)
+            if image_titles:
+                marked.paste(text_image(image_titles[b][:panel_size // 6]), (0, 0))
             figure.paste(marked, (PAD, top))
             for q in range(num_queries):
                 panel = Image.fromarray(overlay(np.asarray(image), maps.maps[b, q], alpha))

@@ -1,28 +1,12 @@
 """Image grids with titles drawn into the picture (legible at small image sizes)."""
-from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 from torch import Tensor
 from torchvision.utils import make_grid
 
-PAD = 2  # pixels between cells
-FONT_SIZE = 11
-
-
-@lru_cache(maxsize=4)
-def font(size: int = FONT_SIZE) -> ImageFont.ImageFont:
-    """Pillow's built-in font at ``size`` px (scalable with FreeType, Pillow's bitmap font otherwise)."""
-    return ImageFont.load_default(size=size)
-
-
-def text_image(text: str, size: int = FONT_SIZE) -> Image.Image:
-    """Black ``text`` (ASCII: the fallback font has no other glyphs) on white, cropped tight."""
-    left, top, right, bottom = font(size).getbbox(text)
-    image = Image.new('RGB', (right - left + 2, bottom - top + 2), 'white')
-    ImageDraw.Draw(image).text((1 - left, 1 - top), text, fill='black', font=font(size))
-    return image
+from .text import PAD, text_image
 
 
 def image_grid(images: Tensor,

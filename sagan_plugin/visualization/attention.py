@@ -12,9 +12,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor, nn
 
+from sagan_plugin.models.sampling import check_label_ids, network, sampling_generator, to_rgb_uint8
 from sagan_plugin.models.self_attention import record_attention
-from .inference import check_label_ids, network, sampling_generator
-from .sampling import to_rgb_uint8
 
 NETWORKS = ('generator', 'discriminator')
 # Spread over the image, centre first (the object in centred data sets), then around it.
@@ -154,7 +153,7 @@ def discriminator_attention(model: nn.Module, layers: Sequence[str], inputs: Ten
     Args:
         model: the SAGAN.
         layers: discriminator layers, e.g. ``['discriminator.16']`` (others are skipped).
-        inputs: B×C×S×S images in the network's range (generated, or from :mod:`.real_images`).
+        inputs: B×C×S×S images in the network's range (generated, or read by ``apis.real_images``).
         labels: B class ids, or None (unconditional).
         queries: (x, y) pixel positions.
     """
