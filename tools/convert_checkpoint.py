@@ -135,7 +135,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     checkpoints = [load_peer_checkpoint(p) for p in args.inputs]
     for path, checkpoint in zip(args.inputs, checkpoints):  # before its meta.cfg is read as a peer's
-        refuse_our_checkpoint(checkpoint, path, model=None)
+        refuse_our_checkpoint(checkpoint, path)
     peer = peer_of(args, checkpoints[0]) if args.peer == 'mmagic' else None
     if args.peer == 'mmagic' and peer is None and not args.unverified:
         raise ConversionError(unverified_message(args.inputs[0]))

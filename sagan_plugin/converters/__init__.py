@@ -7,7 +7,7 @@ shape, and every key of the peer's checkpoint must be used: anything unknown, mi
 are exact ones a peer's layout needs (a transpose, a channel permutation), each named where it is defined.
 """
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from torch import Tensor, nn
 
@@ -50,7 +50,7 @@ def convert_loaded(peer: str, paths: Sequence[str], checkpoints: List[dict],
         for p, c in zip(paths, checkpoints)
     ]
     for path, checkpoint in zip(paths, checkpoints):
-        refuse_our_checkpoint(checkpoint, path, model)
+        refuse_our_checkpoint(checkpoint, path)
     state, found = CONVERTERS[peer](checkpoints, model, ', '.join(paths))
     missing, unexpected = model.load_state_dict(state, strict=False)
     left_out = [k for k in missing if k.split('.')[0] in found]
@@ -62,20 +62,19 @@ def convert_loaded(peer: str, paths: Sequence[str], checkpoints: List[dict],
 OUR_GENERATOR_PREFIXES = ('generator.linear.', 'generator.blocks.')  # names no peer's generator uses
 
 
-def refuse_our_checkpoint(checkpoint: dict, path: str, model: Optional[nn.Module]) -> None:
+def refuse_our_checkpoint(checkpoint: dict, path: str) -> None:
     """Raise a ConversionError if ``checkpoint`` is already in this plugin's layout: converted before
     (``meta.converted_from``), saved by a run of our configs (``meta.cfg`` names sagan_plugin), or holding
     our generator's key names (``generator.linear.*``, ``generator.blocks.*``; no peer uses them)."""
     meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), dict) else {}
     state = checkpoint.get('state_dict', checkpoint)
-    ours = {k
-            for k in state
-            if k.startswith(OUR_GENERATOR_PREFIXES)} if model is None and isinstance(state, dict) else set(
-            ) if model is None else {f'generator.{k}'
-                                     for k in model.generator.state_dict()}
-    reason = ('it was converted from ' + str(meta['converted_from']) if 'converted_from' in meta else
-              'a run of a sagan_plugin config saved it' if 'sagan_plugin' in str(meta.get('cfg', '')) else
-              'it has our generator keys' if isinstance(state, dict) and ours & set(state) else None)
+    reason = None
+    if 'converted_from' in meta:
+        reason = f'it was converted from {meta["converted_from"]}'
+    elif 'sagan_plugin' in str(meta.get('cfg', '')):
+        reason = 'a run of a sagan_plugin config saved it'
+    elif isinstance(state, dict) and any(str(k).startswith(OUR_GENERATOR_PREFIXES) for k in state):
+        reason = 'it has our generator keys'
     if reason:
         raise ConversionError(f'{path} is already a sagan_plugin checkpoint ({reason}); use it directly '
                               '(tools/sample.py, tools/test.py, load_from): it needs no conversion')
