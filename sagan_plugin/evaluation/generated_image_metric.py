@@ -8,6 +8,7 @@ RNG (which a checkpoint restores) and its ``process`` truncates images to uint8:
 import time
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 from mmengine import print_log
 from mmengine.dist import get_rank, is_main_process
@@ -15,7 +16,10 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from sagan_plugin.models.sagan import SAGAN
-from .seeded_sampler import SeededSampler, rank_indices
+from .seeded_sampler import SeededSampler, rank_indices, sample_labels
+
+# Options that decide which images are generated: metrics sharing a sampler must agree on each.
+SAMPLING_OPTIONS = ('sample_seed', 'truncation', 'balanced_classes')
 
 
 class GeneratedImageMetric:
@@ -29,20 +33,30 @@ class GeneratedImageMetric:
         feature_batch_size: images per network pass (bounds memory; results do not depend on it).
         sample_seed: seed of the z and y list; metrics that share generated images must share it.
         sample_kwargs: passed on to the model (mmagic's InceptionScore takes none itself).
+        truncation: None, or T > 0: every |z_j| > T redrawn (BigGAN's truncation trick), same seeds across T.
+        balanced_classes: class ``i % num_classes`` for sample ``i`` instead of a uniform draw (equal
+            counts per class, for per-class metrics); z is the same either way.
         Others: the mmagic metric's, by keyword.
     """
     inception: nn.Module  # mmagic's constructor sets it (OwnMetricNetwork): uint8 RGB [N, 3, H, W] -> [N, D]
     device = 'cpu'  # the model's, from prepare()
+    latent_shape = (0, 0)  # (noise_size, num_classes) of the model, from get_metric_sampler()
 
     def __init__(self,
                  feature_batch_size: int = 64,
                  sample_seed: int = 0,
                  sample_kwargs: Optional[dict] = None,
+                 truncation: Optional[float] = None,
+                 balanced_classes: bool = False,
                  **kwargs):
         if not isinstance(sample_seed, int) or isinstance(sample_seed, bool) or not 0 <= sample_seed < 2**31:
             raise ValueError(f'{type(self).__name__}: sample_seed must be an integer in [0, 2**31), got '
                              f'{sample_seed!r}')
+        if truncation is not None and not (isinstance(truncation, (int, float)) and truncation > 0):
+            raise ValueError(f'{type(self).__name__}: truncation must be None or a number > 0, got '
+                             f'{truncation!r}')
         super().__init__(**kwargs)
+        self.truncation, self.balanced_classes = truncation, bool(balanced_classes)
         self.feature_batch_size, self.sample_seed = feature_batch_size, sample_seed
         self.sample_kwargs = dict(sample_kwargs or {})
         self._first = (0, 0.0)  # (count, time) at the first batch
@@ -73,11 +87,12 @@ class GeneratedImageMetric:
         the group of metrics that share this sampler (same ``sample_model``); this rank draws every index
         one of them takes."""
         model = model.module if is_model_wrapper(model) else model
-        seeds = {getattr(m, 'sample_seed', None) for m in metrics}
-        if len(seeds) > 1:
-            raise ValueError(
-                'metrics that share generated images (same sample_model) need the same '
-                f'sample_seed, got {sorted(seeds, key=str)} for {[type(m).__name__ for m in metrics]}')
+        for option in SAMPLING_OPTIONS:
+            values = {getattr(m, option, None) for m in metrics}
+            if len(values) > 1:
+                raise ValueError(
+                    f'metrics that share generated images (same sample_model) need the same {option}, '
+                    f'got {sorted(values, key=str)} for {[type(m).__name__ for m in metrics]}')
         if any(getattr(m, 'need_cond_input', False) for m in metrics):
             raise ValueError(
                 f'{type(self).__name__}: need_cond_input=True is not supported; classes are drawn '
@@ -89,9 +104,16 @@ class GeneratedImageMetric:
                 f'{type(model).__name__} cannot take them (it needs a noise_size and, when '
                 'class-conditional, to be a SAGAN)')
         counts = [m.fake_nums_per_device for m in metrics]
+        for metric in metrics:
+            metric.latent_shape = (noise_size, num_classes)
         return SeededSampler(
             rank_indices(get_rank(), counts), dataloader.batch_size, self.sample_seed, noise_size,
-            num_classes, self.sample_model, self.sample_kwargs)
+            num_classes, self.sample_model, self.sample_kwargs, self.truncation, self.balanced_classes)
+
+    def fake_labels(self) -> np.ndarray:
+        """Class ids int64 [fake_nums] of the generated images, in the order of the gathered results."""
+        noise_size, num_classes = self.latent_shape
+        return sample_labels(self.sample_seed, self.fake_nums, noise_size, num_classes, self.balanced_classes)
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         """Network outputs of the generated images still needed (a partial last batch costs no network time).
