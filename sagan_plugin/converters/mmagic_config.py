@@ -185,6 +185,7 @@ def our_model_config(settings: Settings, mmagic_model: nn.Module, template_model
         sn_eps=s['model.generator.sn_eps'][0],
         sn_embedding=s['model.generator.sn_embedding'],
         rgb_to_bgr=s['model.generator.rgb_to_bgr'],
+        upsampled_conv=False,  # mmagic's order of operations (see channels_last below)
         init_type=_INIT.get(str(g.init_type).upper(), 'ortho'))
     discriminator = dict(
         type='SAGANDiscriminator',
@@ -195,6 +196,7 @@ def our_model_config(settings: Settings, mmagic_model: nn.Module, template_model
         attention_variant='pooled',
         relu_shortcut=s['model.discriminator.relu_shortcut'],
         sn_eps=s['model.discriminator.sn_eps'][0],
+        pooled_conv=False,
         init_type=_INIT.get(str(d.init_type).upper(), 'ortho'))
     ema = s['model.ema_config']
     return dict(
@@ -202,6 +204,9 @@ def our_model_config(settings: Settings, mmagic_model: nn.Module, template_model
         num_classes=s['model.discriminator.num_classes'],
         generator=generator,
         discriminator=discriminator,
+        # Fused up/down-sampling convs and channels-last are the same function rounded differently, which
+        # training-mode BN amplifies past 1e-5 at 128 px (docs/converting.md): mmagic's order by default.
+        channels_last=False,
         generator_steps=int(mmagic_model.generator_steps),
         discriminator_steps=int(mmagic_model.discriminator_steps),
         # mmagic's own EMA class: momentum is the weight of the new value, as in the checkpoint's run

@@ -48,13 +48,10 @@ def fast_init(cfg: Config) -> None:
 
 
 def load_converted(out) -> torch.nn.Module:
-    """Our model from the written OUT.py, with OUT.pth loaded strictly, and mmagic's order of operations:
-    the fused up-/down-sampling convs and channels-last layout are the same function but round differently,
-    which training-mode BatchNorm over a batch of 2 amplifies to a few 1e-5 at 128 px (docs/converting.md)."""
+    """Our model from the written OUT.py as written (it keeps mmagic's order of operations), with OUT.pth
+    loaded strictly."""
     cfg = Config.fromfile(str(out)[:-len('.pth')] + '.py')
     fast_init(cfg)
-    cfg.model.update(channels_last=False)
-    cfg.model.generator.upsampled_conv = cfg.model.discriminator.pooled_conv = False
     model = MODELS.build(cfg.model)
     model.load_state_dict(torch.load(out, weights_only=True)['state_dict'], strict=True)
     return model
@@ -130,6 +127,13 @@ def test_one_command_end_to_end_with_the_checkpoints_own_config(mmagic_dir, tmp_
     ]
     assert meta['settings_checked']['model.discriminator.relu_shortcut'] is True
     assert Config.fromfile(tmp_path / 'converted.py').model.discriminator.relu_shortcut is True
+    # The pair works at once: sampling needs no data; evaluation stops naming the data it needs.
+    run_python('tools/sample.py', tmp_path / 'converted.py', out, '--per-class', '1', '--out',
+               tmp_path / 'g.png')
+    assert (tmp_path / 'g.png').stat().st_size > 0
+    proc = run_python(
+        'tools/test.py', tmp_path / 'converted.py', out, '--work-dir', tmp_path / 'test', check=False)
+    assert proc.returncode != 0 and 'data/cifar10' in proc.stderr, proc.stderr[-2000:]
 
 
 def test_mmagic_runner_checkpoint_needs_getattr_but_never_runs_it(mmagic_dir):
