@@ -33,6 +33,8 @@ REQUIRED_ARGS = {
     dict(num_samples=2),
     'OfflineFID':
     dict(fake_nums=10),
+    'PerClassFID':
+    dict(fake_nums=10),
     'ClassifierScore':
     dict(fake_nums=10),
     'OfflineIS':

@@ -7,6 +7,11 @@ checkpoint has one.
     python tools/sample.py CONFIG CKPT --per-class 1000 --out-dir samples/   # PNGs + manifest.json, for FID
     python tools/sample.py CONFIG CKPT --interpolate class --classes 1 8 --steps 8 --out interp.png
     python tools/sample.py configs/sagan_openclipart_32.py CKPT --classes animals food --out g.png
+    python tools/sample.py CONFIG CKPT --truncation 0.5 --bn-mode standing --out g.png   # BigGAN's statistics
+
+``--bn-mode`` picks the generator's BatchNorm statistics: ``running`` (as trained, the default), ``batch``
+(each batch of ``--batch-size`` images normalised by its own statistics, so images depend on the batch) or
+``standing`` (re-estimated over ``--standing-batches`` passes of 50 samples at ``--truncation`` first).
 
 Class names are those the checkpoint was trained with (a folder's sub-folder names for ``ImageFolder``),
 matched case-insensitively; a config with ``model.num_classes='from_folder'`` takes the number from them.
@@ -26,6 +31,7 @@ from sagan_plugin.apis import (class_grid_inputs, class_names, generate, image_g
 from sagan_plugin.apis.inference import read_state_dict
 from sagan_plugin.datasets.folder_classes import FROM_FOLDER, resolve_num_classes
 from sagan_plugin.engine.output_paths import check_output_file, check_output_folder
+from sagan_plugin.models.bn_modes import BN_MODES
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -56,11 +62,26 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-ema', action='store_true', help='use the raw generator even if there is an EMA')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--batch-size', type=int, default=64, help='images per generator forward')
+    parser.add_argument(
+        '--bn-mode',
+        choices=BN_MODES,
+        default='running',
+        help='BatchNorm statistics: running (as trained), batch (of each generated batch), standing '
+        '(re-estimated from the generator\'s own samples at --truncation)')
+    parser.add_argument(
+        '--standing-batches',
+        type=int,
+        default=100,
+        help='forward passes of 50 samples that estimate the standing statistics')
     args = parser.parse_args(argv)
     if not (args.out or args.out_dir):
         parser.error('nothing to write: give --out grid.png and/or --out-dir DIR')
     if args.interpolate and args.out_dir:
         parser.error('--out-dir writes class samples; with --interpolate give --out')
+    if args.standing_batches < 1:
+        parser.error(f'--standing-batches must be >= 1, got {args.standing_batches}')
+    if args.truncation is not None and not args.truncation > 0:
+        parser.error(f'--truncation must be > 0, got {args.truncation}')
     return args
 
 
@@ -87,7 +108,17 @@ def sample_grid(args: argparse.Namespace, model: torch.nn.Module, use_ema: Optio
     if args.out_dir:
         os.makedirs(args.out_dir, exist_ok=True)
     batches, entries = [], []
-    for batch in generate(model, inputs.noise, inputs.labels, args.batch_size, use_ema, progress=True):
+    batches_in = generate(
+        model,
+        inputs.noise,
+        inputs.labels,
+        args.batch_size,
+        use_ema,
+        progress=True,
+        bn_mode=args.bn_mode,
+        truncation=args.truncation,
+        standing=standing_options(args))
+    for batch in batches_in:
         if args.out_dir:
             entries += write_folder(args.out_dir, batch, inputs.labels, class_names(model), len(entries))
         if args.out:
@@ -99,12 +130,20 @@ def sample_grid(args: argparse.Namespace, model: torch.nn.Module, use_ema: Optio
             seed=args.seed,
             truncation=args.truncation,
             ema=sampling_generator(model, use_ema)[1],
+            bn_mode=args.bn_mode,
+            batch_size=args.batch_size if args.bn_mode == 'batch' else None,
+            standing_batches=args.standing_batches if args.bn_mode == 'standing' else None,
             images=entries)
         with open(osp.join(args.out_dir, 'manifest.json'), 'w') as f:
             json.dump(manifest, f, indent=1)
         print(f'{len(entries)} images and manifest.json written to {args.out_dir}')
     if args.out:
         save(args.out, image_grid(torch.cat(batches), inputs.ncol, inputs.col_titles))
+
+
+def standing_options(args: argparse.Namespace) -> Optional[dict]:
+    """The standing passes of ``--bn-mode standing`` (None otherwise)."""
+    return dict(num_batches=args.standing_batches) if args.bn_mode == 'standing' else None
 
 
 def save(path: str, picture) -> None:
@@ -141,7 +180,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     use_ema = False if args.no_ema else None
     _, ema = sampling_generator(model, use_ema)
     print('generator: ' + ('EMA weights (generator_ema)' if ema else 'raw weights (generator)' +
-                           ('' if args.no_ema else '; the checkpoint has no EMA weights')))
+                           ('' if args.no_ema else '; the checkpoint has no EMA weights')) +
+          f'; BatchNorm statistics: {args.bn_mode}')
     if args.interpolate:
         samples = interpolate(
             model,
@@ -153,7 +193,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             args.seed,
             args.batch_size,
             use_ema,
-            progress=True)
+            progress=True,
+            bn_mode=args.bn_mode,
+            standing=standing_options(args))
         save(args.out, image_grid(samples.images, samples.ncol, row_titles=samples.row_titles))
     else:
         sample_grid(args, model, use_ema)

@@ -1,7 +1,8 @@
 """Sampling from a SAGAN generator: per-class grids, truncated noise, latent and class interpolations.
 
 Everything random comes from one ``torch.Generator`` seeded with ``seed`` on the CPU, so the same seed gives
-the same images on any device and the global RNG is left alone.
+the same images on any device and the global RNG is left alone. ``bn_mode`` picks the BatchNorm statistics the
+generator samples with (:mod:`sagan_plugin.models.bn_modes`); the model is unchanged afterwards.
 """
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from sagan_plugin.models.bn_modes import sampling_bn
 from sagan_plugin.models.sampling import check_label_ids, sampling_generator, to_rgb_uint8, truncated_noise
 from .inference import class_names, parse_classes
 
@@ -61,8 +63,11 @@ def generate(model: nn.Module,
              labels: Optional[Tensor],
              batch_size: int = 64,
              use_ema: Optional[bool] = None,
-             progress: bool = False) -> Iterator[Tensor]:
-    """Run the generator in eval mode batch by batch; yields B×3×H×W uint8 RGB batches in order.
+             progress: bool = False,
+             bn_mode: str = 'running',
+             truncation: Optional[float] = None,
+             standing: Optional[dict] = None) -> Iterator[Tensor]:
+    """Run the generator batch by batch; yields B×3×H×W uint8 RGB batches in order.
 
     Args:
         model: the SAGAN (see :func:`sampling_generator` for which generator runs).
@@ -71,14 +76,20 @@ def generate(model: nn.Module,
         batch_size: images per forward.
         use_ema: see :func:`sampling_generator`.
         progress: show a tqdm progress bar.
+        bn_mode: ``'running'`` (eval-mode BatchNorm, as trained), ``'batch'`` (each forward's own batch
+            statistics: images depend on ``batch_size`` and on what else is in their batch) or
+            ``'standing'`` (statistics re-estimated at ``truncation`` first).
+        truncation: the truncation ``noise`` was drawn with; only ``'standing'`` reads it.
+        standing: ``num_batches``, ``batch_size``, ``seed`` of the standing passes (defaults 100, 50, 0).
     """
     generator, _ = sampling_generator(model, use_ema)
     check_label_ids(model, labels)
     device = next(generator.parameters()).device
-    for start in tqdm(range(0, len(noise), batch_size), disable=not progress, unit='batch'):
-        stop = start + batch_size
-        label = None if labels is None else labels[start:stop].to(device)
-        yield to_rgb_uint8(model, generator(noise[start:stop].to(device), label))
+    with sampling_bn(generator, bn_mode, truncation, **(standing or {})):
+        for start in tqdm(range(0, len(noise), batch_size), disable=not progress, unit='batch'):
+            stop = start + batch_size
+            label = None if labels is None else labels[start:stop].to(device)
+            yield to_rgb_uint8(model, generator(noise[start:stop].to(device), label))
 
 
 def class_grid_inputs(model: nn.Module,
@@ -114,12 +125,17 @@ def sample_images(model: nn.Module,
                   seed: int = 0,
                   batch_size: int = 64,
                   use_ema: Optional[bool] = None,
-                  progress: bool = False) -> Samples:
+                  progress: bool = False,
+                  bn_mode: str = 'running',
+                  standing: Optional[dict] = None) -> Samples:
     """``per_class`` images of each class, as a grid with one column per class (see
     :func:`class_grid_inputs` for the arguments, :func:`generate` for ``batch_size``, ``use_ema``,
-    ``progress``)."""
+    ``progress``, ``bn_mode``, ``standing``)."""
     inputs = class_grid_inputs(model, classes, per_class, truncation, seed)
-    images = torch.cat(list(generate(model, inputs.noise, inputs.labels, batch_size, use_ema, progress)))
+    images = torch.cat(
+        list(
+            generate(model, inputs.noise, inputs.labels, batch_size, use_ema, progress, bn_mode, truncation,
+                     standing)))
     return Samples(
         images,
         inputs.labels,
@@ -138,7 +154,9 @@ def interpolate(model: nn.Module,
                 seed: int = 0,
                 batch_size: int = 64,
                 use_ema: Optional[bool] = None,
-                progress: bool = False) -> Samples:
+                progress: bool = False,
+                bn_mode: str = 'running',
+                standing: Optional[dict] = None) -> Samples:
     """Rows of ``steps`` images, t = 0 … 1 from left to right.
 
     - ``mode='latent'``: each row goes linearly from z_a to z_b at a fixed class; rows are the classes ×
@@ -153,7 +171,7 @@ def interpolate(model: nn.Module,
         classes: class ids or names; None: every class (latent) or 0→1→…→K-1 (class).
         steps: images per row (≥ 2).
         per_class: pairs of z (latent) or z per class pair (class).
-        truncation, seed, batch_size, use_ema, progress: as in :func:`sample_images`.
+        truncation, seed, batch_size, use_ema, progress, bn_mode, standing: as in :func:`sample_images`.
     """
     if mode not in INTERPOLATIONS:
         raise ValueError(f'interpolation mode must be one of {INTERPOLATIONS}, got {mode!r}')
@@ -164,7 +182,8 @@ def interpolate(model: nn.Module,
     z = truncated_noise(2 * per_class, model.noise_size, truncation, torch.Generator().manual_seed(seed))
     rows = _latent_rows if mode == 'latent' else _class_rows
     noise, labels, titles = rows(model, ids, names, steps, z)
-    images = torch.cat(list(generate(model, noise, labels, batch_size, use_ema, progress)))
+    images = torch.cat(
+        list(generate(model, noise, labels, batch_size, use_ema, progress, bn_mode, truncation, standing)))
     return Samples(images, labels, noise, steps, sampling_generator(model, use_ema)[1], row_titles=titles)
 
 

@@ -33,12 +33,10 @@ OUR_CBN_GAIN = '1 + embedding'
 def sn_eps_of(modules: List[nn.Module]) -> Tuple[float, ...]:
     """The distinct ε of the SN hooks on ``modules`` (and their children), sorted."""
     return tuple(
-        sorted({
-            hook.eps
-            for module in modules
-            for m in module.modules()
-            for hook in spectral_norm_hooks(m)
-        }))
+        sorted({hook.eps
+                for module in modules
+                for m in module.modules()
+                for hook in spectral_norm_hooks(m)}))
 
 
 def bn_eps_of(module: nn.Module) -> Tuple[float, ...]:

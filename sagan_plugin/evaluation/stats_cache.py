@@ -3,10 +3,11 @@
 A statistics file is a pickle of a plain dict: ``format`` (STATS_FORMAT), ``extractor`` (the network's
 ``identity()``), ``dataset`` (:func:`dataset_fingerprint`), ``num_images`` (the first N of the dataset),
 ``real_mean`` float64 [D], ``real_cov`` float64 [D, D] (np.cov) and, for KID / precision-recall,
-``real_feats`` float32 [N, D], and ``checksum`` (SHA-256 of the arrays, checked on reading: a damaged file
-is named, never used). Ours because mmagic's cache reuses any file whose name matches, so a file
-made with another network, resize, dataset or image count silently gives a wrong FID; :func:`check_stats`
-names each mismatch.
+``real_feats`` float32 [N, D], for per-class metrics also ``real_labels`` int64 [N] (each image's class, from
+its ``gt_label``), and ``checksum`` (SHA-256 of the arrays, checked on reading: a damaged file is named, never
+used). Files written before labels were stored still serve the metrics that need none. Ours because mmagic's
+cache reuses any file whose name matches, so a file made with another network, resize, dataset or image count
+silently gives a wrong FID; :func:`check_stats` names each mismatch.
 Files are read by an unpickler that accepts only numpy arrays and builtins (no code runs); real images by a
 loader that leaves the global RNG alone (mmagic's draws from it, so samples would depend on the cache).
 """
@@ -17,7 +18,7 @@ import os
 import os.path as osp
 import pickle
 import re
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -86,8 +87,15 @@ def dataset_fingerprint(dataset) -> Dict[str, Any]:
     return fingerprint
 
 
-def make_stats(feats: np.ndarray, extractor: dict, dataset: dict, save_features: bool) -> dict:
-    """The statistics dict of features ``feats`` [N, D]: mean, unbiased covariance (float64), provenance."""
+def make_stats(feats: np.ndarray,
+               extractor: dict,
+               dataset: dict,
+               save_features: bool,
+               labels: Optional[np.ndarray] = None) -> dict:
+    """The statistics dict of features ``feats`` [N, D]: mean, unbiased covariance (float64), provenance;
+    ``labels`` int [N] (the images' classes, for per-class metrics) are stored as ``real_labels``."""
+    if labels is not None and np.shape(labels) != (len(feats), ):
+        raise ValueError(f'{len(feats)} feature rows but labels of shape {np.shape(labels)}')
     feats64 = np.asarray(feats, dtype=np.float64)
     stats = dict(
         format=STATS_FORMAT,
@@ -98,6 +106,8 @@ def make_stats(feats: np.ndarray, extractor: dict, dataset: dict, save_features:
         real_cov=np.cov(feats64, rowvar=False))
     if save_features:
         stats['real_feats'] = np.asarray(feats, dtype=np.float32)
+    if labels is not None:
+        stats['real_labels'] = np.asarray(labels, dtype=np.int64)
     return stats
 
 
@@ -139,7 +149,7 @@ def load_stats(path: str) -> dict:
 def _checksum(stats: dict) -> str:
     """SHA-256 of the statistics arrays: a byte changed inside one would otherwise load as another FID."""
     digest = hashlib.sha256()
-    for key in ('real_mean', 'real_cov', 'real_feats'):
+    for key in ('real_mean', 'real_cov', 'real_feats', 'real_labels'):  # absent keys leave old sums unchanged
         if key in stats:
             digest.update(key.encode())
             digest.update(np.ascontiguousarray(stats[key]).tobytes())
@@ -153,11 +163,17 @@ def _damaged(path: str, err) -> str:
             '"python tools/calc_inception_stats.py CONFIG --force"')
 
 
-def check_stats(stats: dict, path: str, extractor: dict, dataset: Optional[dict], num_images: Optional[int],
-                need_features: bool) -> None:
+def check_stats(stats: dict,
+                path: str,
+                extractor: dict,
+                dataset: Optional[dict],
+                num_images: Optional[int],
+                need_features: bool,
+                need_labels: bool = False) -> None:
     """Raise a ValueError naming every way ``stats`` (from ``path``) differs from what the metric computes.
 
-    ``dataset`` / ``num_images`` None are not checked; ``need_features``: KID or precision/recall is on.
+    ``dataset`` / ``num_images`` None are not checked; ``need_features``: KID, precision/recall or per-class
+    metrics are on; ``need_labels``: per-class metrics are on (the file must hold ``real_labels``).
     """
     problems = [
         f'feature network {k}: file has {stats["extractor"].get(k)!r}, metric uses {v!r}'
@@ -170,8 +186,12 @@ def check_stats(stats: dict, path: str, extractor: dict, dataset: Optional[dict]
     if num_images is not None and stats['num_images'] != num_images:
         problems.append(f'number of images: file has {stats["num_images"]}, metric uses {num_images}')
     if need_features and 'real_feats' not in stats:
-        problems.append('KID / precision-recall need the raw features, but the file holds only mean/cov '
-                        '(it was written without --save-features)')
+        problems.append(
+            'KID / precision-recall / per-class metrics need the raw features, but the file holds '
+            'only mean/cov (it was written without --save-features)')
+    if need_labels and 'real_labels' not in stats:
+        problems.append('per-class metrics need the class of each real image (real_labels), but the file has '
+                        'none (written by a metric without per-class figures, or before labels were stored)')
     if problems:
         raise ValueError(
             f'stale or mismatched statistics file {path}:\n  - ' + '\n  - '.join(problems) +
@@ -189,6 +209,25 @@ def batch_images(data_samples, real_key: str) -> Tensor:
     return imgs[0] if len(imgs) == 1 and imgs[0].dim() == 4 else torch.stack(imgs)
 
 
+def annotation_labels(dataset, num_images: int) -> Optional[np.ndarray]:
+    """Class ids int64 [num_images] of the first items from the dataset's annotations (``get_data_info``,
+    no image decoded), or None when it has none: the same ids a pass of the pipeline would give."""
+    infos = [dataset.get_data_info(i) for i in range(num_images)] if hasattr(dataset, 'get_data_info') else []
+    if len(infos) != num_images or not all(isinstance(i, dict) and 'gt_label' in i for i in infos):
+        return None
+    return np.array([int(info['gt_label']) for info in infos], np.int64)
+
+
+def batch_labels(data_samples) -> Tensor:
+    """Class ids int64 [B] from preprocessed data samples' ``gt_label`` (mmagic's ``LabelData``, or ints)."""
+    samples = data_samples if isinstance(data_samples, (list, tuple)) else [data_samples]
+    if not all(hasattr(s, 'gt_label') for s in samples):
+        raise KeyError('class labels not found as data_samples.gt_label: per-class metrics need each real '
+                       'image\'s class; the dataset must give it as gt_label (PackInputs packs it)')
+    labels = [getattr(s.gt_label, 'label', s.gt_label) for s in samples]
+    return torch.cat([torch.as_tensor(label).reshape(-1) for label in labels]).long()
+
+
 @torch.no_grad()
 def extract_dataset_features(dataset: Dataset,
                              num_images: int,
@@ -196,8 +235,10 @@ def extract_dataset_features(dataset: Dataset,
                              data_preprocessor: nn.Module,
                              real_key: str,
                              extract: Callable[[Tensor], Tensor],
-                             desc: str = 'real features') -> np.ndarray:
-    """Features float32 [num_images, D] of the first ``num_images`` items, in order, split across ranks.
+                             desc: str = 'real features',
+                             with_labels: bool = False) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
+    """Features float32 [num_images, D] of the first ``num_images`` items, in order, split across ranks;
+    with ``with_labels`` also their classes int64 [num_images] (:func:`batch_labels`).
 
     The images take the path of mmagic's metrics: the dataset's pipeline, ``data_preprocessor(data, False)``
     (BGR, no normalisation), then ``extract`` (a metric's ``forward_inception``: BGR [B, 3, H, W] -> [B, D]).
@@ -215,12 +256,24 @@ def extract_dataset_features(dataset: Dataset,
         collate_fn=pseudo_collate,
         num_workers=0,
         generator=torch.Generator())
-    feats = []
+    feats, labels = [], []
     with tqdm(total=num_images, desc=desc, unit='img', disable=not is_main_process()) as bar:
         for data in loader:
-            imgs = batch_images(data_preprocessor(data, False)['data_samples'], real_key)
+            samples = data_preprocessor(data, False)['data_samples']
+            imgs = batch_images(samples, real_key)
             feats.append(extract(imgs).float().cpu())
+            if with_labels:
+                labels.append(batch_labels(samples))
+                if len(labels[-1]) != len(imgs):
+                    raise ValueError(f'{len(labels[-1])} class labels for {len(imgs)} real images: each '
+                                     'gt_label must hold one class')
             bar.update(min(len(imgs) * world, bar.total - bar.n))
-    feats = torch.cat(feats)
-    # Interleave the ranks back into dataset order: row i*world + r came from rank r's i-th item.
-    return torch.stack(all_gather(feats), dim=1).reshape(-1, feats.shape[1])[:num_images].numpy()
+    feats = _interleave(torch.cat(feats), num_images).numpy()
+    if not with_labels:
+        return feats
+    return feats, _interleave(torch.cat(labels), num_images).numpy()
+
+
+def _interleave(rows: Tensor, num: int) -> Tensor:
+    """The ranks' rows [n, ...] in dataset order (row i*world + r is rank r's i-th item), first ``num``."""
+    return torch.stack(all_gather(rows), dim=1).reshape(-1, *rows.shape[1:])[:num]

@@ -61,8 +61,9 @@ class SAGAN(BaseConditionalGAN):
                 raise ValueError(f'SAGAN: {name} must be an integer >= 1, got {value!r}')
         # Checked here and given to both networks, so mmagic's check finds them agreeing (public route).
         num_classes = valid_num_classes(num_classes, generator, discriminator)
-        generator, discriminator = (dict(net, num_classes=num_classes) if isinstance(net, dict) else net
-                                    for net in (generator, discriminator))
+        generator, discriminator = (
+            dict(net, num_classes=num_classes) if isinstance(net, dict) else net
+            for net in (generator, discriminator))
         super().__init__(
             generator=generator,
             discriminator=discriminator,
@@ -169,7 +170,6 @@ def valid_num_classes(num_classes, generator, discriminator) -> int:
             raise ValueError(f'SAGAN: {name} num_classes must be an integer >= 0, got {value!r}')
     if len(set(given.values())) > 1:
         found = ', '.join(f'{name}={value}' for name, value in given.items())
-        raise ValueError(
-            f'SAGAN: num_classes disagrees: {found}; set it once, on the model (the networks '
-            'inherit it)')
+        raise ValueError(f'SAGAN: num_classes disagrees: {found}; set it once, on the model (the networks '
+                         'inherit it)')
     return next(iter(given.values()), 0)

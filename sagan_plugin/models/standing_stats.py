@@ -10,6 +10,8 @@ from typing import Optional
 import torch
 from torch import nn
 
+from .sampling import truncated_noise
+
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
@@ -21,7 +23,9 @@ def accumulate_standing_stats(generator: nn.Module,
                               truncation: Optional[float] = None) -> int:
     """Reset every BatchNorm's running mean/var in ``generator`` and re-estimate them, in place, as the
     equal-weight average (``momentum=None``) over ``num_batches`` forward passes of ``batch_size`` samples:
-    z ~ N(0, I) (clamped to ±``truncation`` if given, as the samples will be), classes drawn uniformly.
+    z ~ N(0, I), with ``truncation`` T every |z_j| > T redrawn as the samples' are
+    (:func:`.sampling.truncated_noise`, not clipped: a clipped z puts mass at ±T that no sample has), classes
+    drawn uniformly.
 
     Only the BatchNorm layers run in training mode; everything else (spectral norm's vectors included) is
     left as it was, so the generator's function changes only through its BN statistics. The z and y come
@@ -51,9 +55,7 @@ def accumulate_standing_stats(generator: nn.Module,
             m.momentum = None  # cumulative moving average: every batch weighs the same
             m.train()
         for _ in range(num_batches):
-            z = torch.randn(batch_size, generator.noise_size, generator=rng)
-            if truncation is not None:
-                z = z.clamp(-truncation, truncation)
+            z = truncated_noise(batch_size, generator.noise_size, truncation, rng)
             y = torch.randint(0, generator.num_classes, (batch_size, ), generator=rng) \
                 if generator.num_classes else None
             generator(z.to(device), label=None if y is None else y.to(device))

@@ -10,7 +10,8 @@ import statistics
 from collections import defaultdict
 
 from ablation_plots import plot_fid, plot_gamma
-from scipy.stats import ttest_ind
+
+from sagan_plugin.evaluation.uncertainty import welch
 
 METRICS = ('best_fid', 'best_kid', 'fid', 'kid')  # each run's best and last evaluation
 # The paper's Table 1 (ImageNet 128x128, FID / IS), for orientation only.
@@ -163,9 +164,8 @@ def comparison_table(runs: dict) -> list:
     for a, b in pairs:
         cells = []
         for key in METRICS:
-            x, y = scaled(runs[a], key), scaled(runs[b], key)
-            p = ttest_ind(x, y, equal_var=False).pvalue
-            cells.append(f'{statistics.mean(x) - statistics.mean(y):+.2f} (p {p:.2f})')
+            test = welch(scaled(runs[a], key), scaled(runs[b], key))
+            cells.append(f'{test["difference"]:+.2f} (p {test["p"]:.2f})')
         lines.append(f'| {a} − {b} | {len(runs[a])} / {len(runs[b])} | {" | ".join(cells)} |')
     return lines
 

@@ -6,17 +6,16 @@ FID is biased upwards at small N, so a figure such as "FID 150 at 1,000 samples"
 images get at the same N beside it. This takes the config's first ``test_evaluator`` metric (its real
 statistics, network, KID and precision/recall settings, reused from its ``inception_pkl``), draws ``--num``
 random images of the *training* set with ``--seed`` (the generator learns from these; the real statistics
-come from the evaluation split), and prints the metric's values for them.
+come from the evaluation split), and prints the metric's values for them. The images and their scoring are
+those of the metric's ``floor`` option (sagan_plugin/evaluation/floor.py), which puts the same figures beside
+every evaluation.
 """
 import argparse
 
-import numpy as np
-import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from torch.utils.data import Subset
 
-from sagan_plugin.evaluation.stats_cache import extract_dataset_features
+from sagan_plugin.evaluation.floor import floor_features
 from sagan_plugin.registry import DATASETS, METRICS, MODELS
 
 
@@ -34,16 +33,12 @@ def main() -> None:
     eval_set = DATASETS.build(cfg.test_dataloader.dataset)
     train_cfg = dict(cfg.train_dataloader.dataset, pipeline=cfg.test_dataloader.dataset.pipeline)
     train_set = DATASETS.build(train_cfg)  # the evaluation's resize, not training-time augmentation
-    if not 0 < args.num <= len(train_set):
-        raise ValueError(f'--num {args.num}: the training set has {len(train_set)} images')
     stats = metric.real_stats(eval_set, preprocessor, cfg.test_dataloader.batch_size)
-    metric.real_mean, metric.real_cov, metric.real_feats = (stats['real_mean'], stats['real_cov'],
-                                                            stats.get('real_feats'))
-    picked = np.random.default_rng(args.seed).choice(len(train_set), args.num, replace=False)
-    feats = extract_dataset_features(
-        Subset(train_set, picked.tolist()), args.num, cfg.test_dataloader.batch_size, preprocessor,
-        metric.real_key or 'gt_img', metric.forward_inception, 'real training images')
-    values = metric.compute_metrics([torch.from_numpy(feats)])
+    metric.set_real_stats(stats)
+    feats = floor_features(train_set, args.num, args.seed, None, metric.inception.identity(), preprocessor,
+                           cfg.test_dataloader.batch_size, metric.real_key or 'gt_img',
+                           metric.forward_inception, 'real training images')
+    values = metric.score(feats)
     print(f'{args.num} real training images (seed {args.seed}) against {metric.inception_pkl}: ' +
           ', '.join(f'{metric.prefix}/{k}: {v:.4f}' for k, v in values.items()))
 
