@@ -89,3 +89,21 @@ def mm_log():
     logger.addHandler(handler)
     yield messages
     logger.removeHandler(handler)
+
+
+# The tiny demo's model evaluated on the first Fashion-MNIST test images by one metric (a dict's source text):
+# tiny_eval_config(TINY, "dict(type='OfflineFID', ...)") for tools/test.py, report.py, ...
+_EVAL_CONFIG = """_base_ = [{tiny!r}]
+test_dataloader = dict(_delete_=True, batch_size=10, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='FashionMNIST', data_root='/usr/share/datasets/fashion-mnist', split='test',
+                 pipeline=[dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'),
+                           dict(type='PackInputs')]))
+test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[{metric}])
+test_cfg = dict(_delete_=True, type='MultiTestLoop')
+"""
+
+
+def tiny_eval_config(tiny: str, metric: str) -> str:
+    """The text of a config: ``tiny`` (a config file) evaluated by ``metric`` (a dict's source text)."""
+    return _EVAL_CONFIG.format(tiny=tiny, metric=metric)

@@ -30,21 +30,13 @@ from sagan_plugin.engine.cfg_options import CfgOptionsAction
 from sagan_plugin.engine.launch import check_checkpoint, load_config
 from sagan_plugin.engine.output_paths import check_output_folder
 from sagan_plugin.evaluation import OfflineFID
-from sagan_plugin.evaluation.sweep import (KeepMetrics, check_truncations, evaluate_settings, short_keys,
+from sagan_plugin.evaluation.sweep import (KeepMetrics, evaluate_settings, parse_truncation, short_keys,
                                            write_sweep)
 from sagan_plugin.registry import DATASETS, METRICS
 from sagan_plugin.visualization.report_html import Figure, Report, png, worst_first, write_report
 from sagan_plugin.visualization.report_plots import find_scalars, training_curves
 
 LEVEL = 0.95  # of the bootstrap intervals
-
-
-def parse_truncation(text: str) -> Optional[float]:
-    """``none`` -> None, else a number > 0."""
-    try:
-        return None if text.lower() == 'none' else check_truncations([float(text)])[0]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'truncation values must be numbers > 0 or "none", got {text!r}')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -21,22 +21,12 @@ from mmengine.runner import Runner
 from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
 from sagan_plugin.engine.output_paths import check_output_folder
 from sagan_plugin.engine.work_dir_lock import claim_work_dir
-from sagan_plugin.evaluation.sweep import check_truncations, truncation_sweep, write_sweep
+from sagan_plugin.evaluation.sweep import check_truncations, parse_truncation, truncation_sweep, write_sweep
 from sagan_plugin.evaluation.weights import is_inception_path
 from sagan_plugin.models.bn_modes import BN_MODES
 
 FID_TYPES = ('OfflineFID', 'PerClassFID')
 SCORE_TYPES = ('OfflineIS', 'ClassifierScore')
-
-
-def parse_truncation(text: str) -> Optional[float]:
-    """``none`` -> None; a number > 0 -> float; anything else an argparse error naming it."""
-    if text.lower() == 'none':
-        return None
-    try:
-        return check_truncations([float(text)])[0]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'truncation values must be numbers > 0 or "none", got {text!r}')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

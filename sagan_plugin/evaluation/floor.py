@@ -59,11 +59,13 @@ def floor_features(dataset,
                    extract: Callable[[Tensor], Tensor],
                    name: str = 'floor') -> np.ndarray:
     """Features float32 [num, D] of ``num`` random images of ``dataset`` (:func:`floor_indices`), read from
-    ``pkl`` when it holds these (same network, dataset, count, seed and indices), else extracted and written.
+    ``pkl`` when it holds these (same network, dataset, count, seed and indices), else extracted and written;
+    ``{num}`` in ``pkl`` is replaced by ``num``.
 
     ``extractor`` is the network's ``identity()``; ``extract`` a metric's ``forward_inception``.
     """
     fingerprint, indices = dataset_fingerprint(dataset), floor_indices(len(dataset), num, seed)
+    pkl = pkl.format(num=num) if pkl else pkl  # '{num}' in the name: one file per count (fake_nums overrides)
     if pkl and osp.exists(pkl):
         stats = load_stats(pkl)
         check_stats(stats, pkl, extractor, fingerprint, num, need_features=True)

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sagan_plugin.models.sampling import redraw_beyond
+
 GOLDEN = 0x9E3779B1  # odd, so seed -> seed * GOLDEN (mod 2**32) spreads the lists of nearby seeds apart
 
 
@@ -36,14 +38,7 @@ def sample_latent(seed: int,
     label = int(torch.randint(num_classes, (), generator=generator)) if num_classes else None
     if balanced and num_classes:
         label = index % num_classes
-    if truncation is not None:
-        if not truncation > 0:
-            raise ValueError(f'truncation must be > 0, got {truncation}')
-        outside = z.abs() > truncation
-        while outside.any():
-            z[outside] = torch.randn(int(outside.sum()), generator=generator)
-            outside = z.abs() > truncation
-    return z, label
+    return redraw_beyond(z, truncation, generator), label
 
 
 def sample_labels(seed: int,

@@ -7,6 +7,7 @@ changed (``truncation``, ``bn_mode``, ``sample_model``, ...). mmagic's evaluator
 seeded latents (:mod:`.seeded_sampler`) keep the same z and classes across settings: across truncation
 values a sample keeps its class and every entry of z already inside the bound.
 """
+import argparse
 import csv
 import math
 import os
@@ -44,6 +45,14 @@ def check_truncations(truncations: Sequence[Optional[float]]) -> List[Optional[f
             raise ValueError(f'truncation values must be > 0 (or None for untruncated z), got {value!r}')
         out.append(None if value is None else float(value))
     return out
+
+
+def parse_truncation(text: str) -> Optional[float]:
+    """A command-line truncation value: ``none`` -> None; a number > 0 -> float; else an argparse error."""
+    try:
+        return None if text.lower() == 'none' else check_truncations([float(text)])[0]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'truncation values must be numbers > 0 or "none", got {text!r}')
 
 
 def generated_metrics(runner) -> List[GeneratedImageMetric]:

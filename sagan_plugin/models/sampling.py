@@ -65,7 +65,11 @@ def truncated_noise(num: int, noise_size: int, truncation: Optional[float], rng:
         truncation: T > 0, or None for no truncation.
         rng: the CPU generator every draw comes from.
     """
-    z = torch.randn(num, noise_size, generator=rng)
+    return redraw_beyond(torch.randn(num, noise_size, generator=rng), truncation, rng)
+
+
+def redraw_beyond(z: Tensor, truncation: Optional[float], rng: torch.Generator) -> Tensor:
+    """``z`` (any shape) with every |z_i| > ``truncation`` redrawn from ``rng`` until none is; None: as is."""
     if truncation is None:
         return z
     if not truncation > 0:

@@ -19,7 +19,7 @@ from sagan_plugin.evaluation.stats_cache import extract_dataset_features
 from sagan_plugin.evaluation.uncertainty import bootstrap
 from sagan_plugin.registry import MODELS
 from tests.apis.checkpoints import TINY, save_checkpoint
-from tests.conftest import run_tool
+from tests.conftest import run_tool, tiny_eval_config
 from .test_stats_cache import fashion_dataset
 
 COUNTS_REAL = (25, 40, 33)  # real images of classes 0, 1, 2: unequal, as in a real dataset
@@ -222,23 +222,14 @@ def test_metric_checks_classes_before_sampling(per_class_metric, tmp_path, fake_
         metric.prepare(module, loader)
 
 
-EVAL_CONFIG = """_base_ = [{tiny!r}]
-test_dataloader = dict(_delete_=True, batch_size=10, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='FashionMNIST', data_root='/usr/share/datasets/fashion-mnist', split='test',
-                 pipeline=[dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'),
-                           dict(type='PackInputs')]))
-test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[
-    dict(type='PerClassFID', prefix='FID', fake_nums=20, real_nums=40, sample_model='ema',
-         kid=dict(subsets=5, subset_size=10), inception_pkl={pkl!r})])
-test_cfg = dict(_delete_=True, type='MultiTestLoop')
-"""
+METRIC = ("dict(type='PerClassFID', prefix='FID', fake_nums=20, real_nums=40, sample_model='ema', "
+          "kid=dict(subsets=5, subset_size=10), inception_pkl={pkl!r})")
 
 
 def test_test_script_writes_the_per_class_table_beside_the_metrics(monkeypatch, tmp_path, capsys):
     """tools/test.py on an untrained tiny model: 2 generated images per class, the first 40 test images."""
     config = tmp_path / 'per_class.py'
-    config.write_text(EVAL_CONFIG.format(tiny=TINY, pkl=str(tmp_path / 'real40.pkl')))
+    config.write_text(tiny_eval_config(TINY, METRIC.format(pkl=str(tmp_path / 'real40.pkl'))))
     checkpoint = save_checkpoint(tmp_path / 'untrained.pth',
                                  MODELS.build(Config.fromfile(TINY).model).state_dict())
     out = tmp_path / 'metrics.json'

@@ -18,6 +18,7 @@ from sagan_plugin.visualization.grid import image_grid
 from sagan_plugin.visualization.report_html import Figure, Report, png, render, write_report
 from sagan_plugin.visualization.report_plots import find_scalars, line_plot, read_scalars
 from tests.apis.checkpoints import TINY, train_tiny
+from tests.conftest import tiny_eval_config
 from tests.evaluation.conftest import fashion_images
 from tools.report import main
 
@@ -190,17 +191,8 @@ def test_bad_outputs_and_logs_are_refused_before_any_work(tmp_path):
     assert not (tmp_path / 'new').exists()
 
 
-EVAL_CONFIG = """_base_ = [{tiny!r}]
-test_dataloader = dict(_delete_=True, batch_size=10, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='FashionMNIST', data_root='/usr/share/datasets/fashion-mnist', split='test',
-                 pipeline=[dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'),
-                           dict(type='PackInputs')]))
-test_evaluator = dict(_delete_=True, type='Evaluator', metrics=[
-    dict(type='OfflineFID', prefix='FID', fake_nums=20, real_nums=40, sample_model='ema',
-         balanced_classes=True, inception_pkl={pkl!r})])
-test_cfg = dict(_delete_=True, type='MultiTestLoop')
-"""
+METRIC = ("dict(type='OfflineFID', prefix='FID', fake_nums=20, real_nums=40, sample_model='ema', "
+          "balanced_classes=True, inception_pkl={pkl!r})")
 
 
 def test_report_of_a_tiny_checkpoint(tmp_path):
@@ -211,7 +203,7 @@ def test_report_of_a_tiny_checkpoint(tmp_path):
     hook = dict(type='AttentionVisualizationHook', interval=2, num_images=1, num_queries=1)  # logs gamma
     train_tiny(run, iters=2, hooks=[hook])
     config = tmp_path / 'eval.py'
-    config.write_text(EVAL_CONFIG.format(tiny=TINY, pkl=str(tmp_path / 'real40.pkl')))
+    config.write_text(tiny_eval_config(TINY, METRIC.format(pkl=str(tmp_path / 'real40.pkl'))))
     out = tmp_path / 'report'
     main([
         str(config),

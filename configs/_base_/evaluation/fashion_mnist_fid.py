@@ -41,12 +41,24 @@ test_dataloader = val_dataloader
 fashion_metrics = [
     dict(
         type='OfflineFID',  # sagan_plugin: FID with the offline TF-2015 Inception + validated stats cache
-        prefix='FID',  # keys FID/fid, FID/mean, FID/cov, FID/kid, FID/kid_std, FID/precision, FID/recall
+        prefix='FID',  # keys FID/fid, mean, cov, kid, kid_std, precision, recall, fid_inf and the *_floor
         fake_nums=1000,  # generated images: ~1 min of Inception on 2 cores
         real_nums=1000,  # first 1000 test images (FID is biased upwards for small N: compare equal N only)
         inception_pkl='work_dirs/cache/fashion_mnist_test_first1000_tf2015_inception.pkl',
         kid=dict(subsets=100, subset_size=500),  # torch-fidelity's KID; subset 500 < 1000 so subsets differ
         precision_recall=dict(k=3),  # torch-fidelity's improved precision/recall (= mmagic's), 3-NN radii
+        # The floor at the same N: 1000 random *training* images scored exactly as the samples are (keys
+        # FID/fid_floor, kid_floor, precision_floor, recall_floor); features computed once (~1 min), cached
+        # per count ({num} in the file name is fake_nums).
+        floor=dict(
+            dataset=dict(
+                type='FashionMNIST',
+                data_root='/usr/share/datasets/fashion-mnist',
+                split='train',
+                pipeline=fashion_eval_pipeline),
+            inception_pkl='work_dirs/cache/fashion_mnist_train_floor{num}_tf2015_inception.pkl',
+            seed=0),
+        fid_infinity=True,  # FID∞ (Chong & Forsyth 2020) by subsets of the 1000 samples: FID/fid_inf
         sample_model='ema'),  # the demo model keeps an EMA generator; score that one
     dict(
         type='ClassifierScore',  # EfficientNet-Lite0 classifier score: NOT comparable to published IS
