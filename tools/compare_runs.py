@@ -30,7 +30,7 @@ from mmengine.runner import Runner
 from sagan_plugin.engine.launch import add_common_args, check_checkpoint, load_config
 from sagan_plugin.engine.work_dir_lock import claim_work_dir
 from sagan_plugin.evaluation.offline_fid import OfflineFID
-from sagan_plugin.evaluation.stats_cache import batch_labels
+from sagan_plugin.evaluation.real_features import batch_labels
 from sagan_plugin.evaluation.uncertainty import FrechetToReal, KernelToReal, bootstrap_difference
 from sagan_plugin.registry import DATASETS, METRICS, MODELS, SCOPE
 

@@ -33,7 +33,7 @@ from sagan_plugin.engine.output_paths import check_output_folder
 from sagan_plugin.evaluation import OfflineFID
 from sagan_plugin.evaluation.image_sets import load_image_set
 from sagan_plugin.evaluation.per_class import class_rows, summarize, write_rows
-from sagan_plugin.evaluation.stats_cache import batch_images
+from sagan_plugin.evaluation.real_features import batch_images
 from sagan_plugin.registry import DATASETS, METRICS, MODELS
 
 CHUNK = 500  # images per step of the progress bar (the metric batches them by its feature_batch_size)

@@ -4,8 +4,9 @@ Importing this package registers ``OfflineFID`` (mmagic's ``FrechetInceptionDist
 (mmagic's ``InceptionScore``), ``ClassifierScore`` and ``PerClassFID`` (OfflineFID plus intra-FID and
 per-class KID/precision-recall) in the ``sagan_plugin`` scope. Reading order: weights.py (where each network's
 file comes from), inception.py (the TF-2015 Inception, torch-fidelity's), generated_image_metric.py (the
-seeded generated images all metrics share), offline_fid.py, stats_cache.py, offline_is.py,
-classifier_score.py, per_class.py.
+seeded generated images all metrics share), offline_fid.py (distances.py, uncertainty.py, fid_infinity.py,
+floor.py), stats_cache.py and real_features.py (the real side), offline_is.py, classifier_score.py,
+per_class.py; sweep.py and image_sets.py serve the tools.
 """
 from .classifier_score import ClassifierScore, EfficientNetLite0Classifier
 from .inception import FIDInceptionV3, export_fid_inception, torch_fidelity_state_dict

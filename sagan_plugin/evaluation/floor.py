@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from torch.utils.data import Subset
 
 from sagan_plugin.registry import DATASETS, SCOPE
-from .stats_cache import (check_stats, dataset_fingerprint, extract_dataset_features, load_stats, make_stats,
-                          save_stats)
+from .real_features import extract_dataset_features
+from .stats_cache import check_stats, dataset_fingerprint, load_stats, make_stats, save_stats
 
 FLOOR_DEFAULTS = dict(dataset=None, inception_pkl=None, seed=0)
 

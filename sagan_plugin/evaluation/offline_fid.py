@@ -23,8 +23,8 @@ from .fid_infinity import fid_infinity
 from .floor import FLOOR_DEFAULTS, build_floor_dataset, check_floor, floor_features
 from .generated_image_metric import GeneratedImageMetric
 from .inception import FIDInceptionV3
-from .stats_cache import (annotation_labels, check_stats, dataset_fingerprint, extract_dataset_features,
-                          load_stats, make_stats, save_stats)
+from .real_features import annotation_labels, extract_dataset_features
+from .stats_cache import check_stats, dataset_fingerprint, load_stats, make_stats, save_stats
 from .uncertainty import FrechetToReal, KernelToReal, bootstrap, check_bootstrap
 
 # The distances lived here before distances.py; they stay importable from this module.

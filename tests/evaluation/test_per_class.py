@@ -15,7 +15,7 @@ from torch_fidelity.metric_prc import prc_features_to_metric
 from sagan_plugin.datasets.fashion_mnist import CLASSES
 from sagan_plugin.evaluation import (PerClassFID, check_stats, class_rows, dataset_fingerprint, load_stats,
                                      make_stats, save_stats, summarize, write_rows)
-from sagan_plugin.evaluation.stats_cache import extract_dataset_features
+from sagan_plugin.evaluation.real_features import extract_dataset_features
 from sagan_plugin.evaluation.uncertainty import bootstrap
 from sagan_plugin.registry import MODELS
 from tests.apis.checkpoints import TINY, save_checkpoint

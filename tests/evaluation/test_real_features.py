@@ -8,7 +8,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from sagan_plugin.evaluation.stats_cache import extract_dataset_features
+from sagan_plugin.evaluation.real_features import extract_dataset_features
 from tests.conftest import free_port
 
 NUM_ITEMS = 11  # not a multiple of the batch or of the world size: exercises the wrap-around and the cut

@@ -12,7 +12,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
 from sagan_plugin.apis import init_model, sample_images
-from sagan_plugin.evaluation.stats_cache import batch_images, extract_dataset_features
+from sagan_plugin.evaluation.real_features import batch_images, extract_dataset_features
 from sagan_plugin.registry import DATASETS, EVALUATORS, MODELS
 from tests.apis.checkpoints import TINY, train_tiny
 from tools.sample import main as sample_main
