@@ -1,7 +1,8 @@
 """Use a trained SAGAN: build it from a config and checkpoint, sample images per class, interpolate, and draw
 its attention maps as in the paper (in the spirit of ``mmagic.apis``). The attention maps, figures and grids
 live in :mod:`sagan_plugin.visualization` and the sampling basics in :mod:`sagan_plugin.models.sampling`
-(the training hooks use them too); they are re-exported here::
+(the training hooks use them too); they are re-exported here. ``run_features`` gathers a run's features
+for ``tools/compare_runs.py``::
 
     from sagan_plugin.apis import init_model, sample_images, image_grid
     model = init_model('configs/sagan_demo_fashion32.py', 'work_dirs/sagan_demo_fashion32/iter_1500.pth')

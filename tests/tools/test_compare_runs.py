@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from sagan_plugin.apis.run_features import check_same_real, provenance
 from sagan_plugin.evaluation import frechet_distance, load_stats
 from sagan_plugin.registry import DATASETS
 from tests.apis.checkpoints import TINY, train_tiny
 from tests.conftest import run_tool
 from tests.evaluation.conftest import extract, fid_inception  # noqa: F401  (a fixture)
-from tools.compare_runs import check_same_real, provenance
 
 PIPELINE = [dict(type='Resize', keys='gt', scale=(32, 32), backend='pillow'), dict(type='PackInputs')]
 

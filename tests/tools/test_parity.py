@@ -77,3 +77,46 @@ def test_seconds_per_iteration_leave_out_the_first_log_interval_and_join_resumed
             json.dumps(dict(step=s, time=t, loss=0.1)) + '\n' for s, t in steps))
     assert seconds_per_iter(str(tmp_path)) == 1.5
     assert seconds_per_iter(str(tmp_path / 'none')) is None
+
+
+def test_summary_gives_mean_std_and_welch_per_side():
+    from parity import summary
+    rows = [
+        dict(
+            side=side,
+            seed=seed,
+            iteration=500,
+            sample_model='ema',
+            fid=fid,
+            kid=0.1,
+            precision=0.2,
+            recall=0.0) for side, seed, fid in (('ours', 0, 100.0), ('ours', 1, 110.0), ('mmagic', 0, 120.0),
+                                                ('mmagic', 1, 130.0))
+    ]
+    table = summary(rows).splitlines()
+    assert table[0].startswith('| iteration | sample model | fid ours | fid mmagic | p |')
+    cells = [c.strip() for c in table[2].strip('|').split('|')]
+    assert cells[:4] == ['500', 'ema', '105 ± 7.1', '125 ± 7.1']
+    assert 0.05 < float(cells[4]) < 0.2  # Welch's p of (100, 110) against (120, 130)
+    one_seed = summary(rows[:3]).splitlines()[2]
+    assert '| 120 ± 0 | – |' in one_seed  # one mmagic seed: no test
+
+
+def test_the_csv_reads_back_as_written_so_the_report_can_be_redrawn(tmp_path):
+    from parity import COLUMNS, read_csv, write_csv
+    row = dict(
+        side='mmagic',
+        seed=1,
+        width=64,
+        iteration=250,
+        sample_model='orig',
+        num_eval=1000,
+        fid=103.5,
+        kid=0.06,
+        precision=0.2,
+        recall=0.09,
+        s_per_iter=1.2)
+    write_csv([row], str(tmp_path / 'parity.csv'))
+    assert read_csv(str(tmp_path / 'parity.csv')) == [{k: row[k] for k in COLUMNS}]
+    with pytest.raises(SystemExit, match='missing.csv'):
+        read_csv(str(tmp_path / 'missing.csv'))

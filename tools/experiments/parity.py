@@ -3,6 +3,8 @@
     python tools/experiments/parity.py                         # 2 seeds a side, 1,500 iterations, width 64
     python tools/experiments/parity.py --resume                # continue runs that were stopped
     python tools/experiments/parity.py --evaluate-only         # score the checkpoints there, CSV and figure
+    python tools/experiments/parity.py --evaluate-only --final-only --sample-models ema orig --out OUT
+    python tools/experiments/parity.py --from-csv --out OUT     # figure and summary again from OUT/parity.csv
 
 Training (parity_configs.py beside this file says what is shared): each side and seed runs tools/train.py
 with its config in ``--work-dir``/SIDE_wWIDTH_sSEED, a checkpoint every ``--interval`` iterations.
@@ -17,8 +19,9 @@ precision/recall, ``--num-eval`` samples against the first as many test images. 
 each checkpoint; a rerun scores only new checkpoints.
 
 Output in ``--out``: parity.csv (side, seed, width, iteration, sample_model, num_eval, fid, kid, precision,
-recall, s_per_iter: the mean seconds per iteration of the run's training log) and fid.png (FID against
-iterations per side and seed).
+recall, s_per_iter: the mean seconds per iteration of the run's training log), fid.png (FID against
+iterations per side and seed) and summary.md (each metric's mean ± std over seeds per side, iteration and
+sample model, with Welch's p of ours against mmagic where both sides have two seeds).
 """
 import argparse
 import csv
@@ -29,11 +32,14 @@ import subprocess
 import sys
 
 import matplotlib
+import numpy as np
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 from parity_configs import write_configs  # noqa: E402  (next to this file)
 from parity_eval import evaluate_run, seconds_per_iter  # noqa: E402
+
+from sagan_plugin.evaluation.uncertainty import welch  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIDES = ('ours', 'mmagic')
@@ -54,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--sample-models', nargs='+', choices=('ema', 'orig'), default=['ema'])
     parser.add_argument('--resume', action='store_true', help='continue runs stopped before their last step')
     parser.add_argument('--evaluate-only', action='store_true', help='no training; score what is there')
+    parser.add_argument(
+        '--final-only', action='store_true', help='score only each run\'s iter_ITERS (e.g. to add "orig")')
+    parser.add_argument(
+        '--from-csv', action='store_true', help='no training or scoring: redraw from --out/parity.csv')
     parser.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'parity'))
     parser.add_argument('--out', default=osp.join(REPO, 'docs', 'parity'), help='parity.csv and fid.png')
     args = parser.parse_args()
@@ -102,7 +112,8 @@ def evaluate(args, configs: dict) -> list:
                 continue
             say(f'{side} seed {seed}: scoring the checkpoints in {folder}')
             speed = seconds_per_iter(folder)
-            for row in evaluate_run(side, folder, configs[side], args.num_eval, args.sample_models):
+            for row in evaluate_run(side, folder, configs[side], args.num_eval, args.sample_models,
+                                    args.iters if args.final_only else None):
                 rows.append(
                     dict(
                         side=side,
@@ -112,6 +123,18 @@ def evaluate(args, configs: dict) -> list:
                         s_per_iter=speed,
                         **row))
     return rows
+
+
+def read_csv(path: str) -> list:
+    """The rows write_csv wrote, with their numbers as numbers."""
+    if not osp.isfile(path):
+        raise SystemExit(f'parity: --from-csv needs {path}, which does not exist')
+    numbers = {'seed': int, 'width': int, 'iteration': int, 'num_eval': int}
+    with open(path, newline='') as f:
+        return [{
+            k: numbers.get(k, float)(v) if k not in ('side', 'sample_model') else v
+            for k, v in row.items()
+        } for row in csv.DictReader(f)]
 
 
 def write_csv(rows: list, path: str) -> None:
@@ -147,8 +170,41 @@ def plot(rows: list, path: str) -> None:
     plt.close(fig)
 
 
+def summary(rows: list) -> str:
+    """A Markdown table: per iteration and sample model, each metric's mean ± std over seeds for each side,
+    and Welch's p of ours against mmagic (two seeds a side at least)."""
+    metrics = ('fid', 'kid', 'precision', 'recall')
+    lines = [
+        '| iteration | sample model | ' + ' | '.join(f'{m} ours | {m} mmagic | p' for m in metrics) + ' |',
+        '|---|---|' + '---|---|---|' * len(metrics)
+    ]
+    for it, model in sorted({(r['iteration'], r['sample_model']) for r in rows}):
+        cells = [str(it), model]
+        for metric in metrics:
+            sides = [[
+                r[metric] for r in rows if (r['iteration'], r['sample_model'], r['side']) == (it, model, s)
+            ] for s in SIDES]
+            cells += [
+                f'{np.mean(v):.4g} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.2g}' if v else '–'
+                for v in sides
+            ]
+            p = welch(*sides)['p'] if min(map(len, sides)) >= 2 else float('nan')
+            cells.append('–' if np.isnan(p) else f'{p:.2f}')  # one seed, or no spread on either side
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def report(rows: list, out: str) -> None:
+    """fid.png and summary.md in ``out``."""
+    plot(rows, osp.join(out, 'fid.png'))
+    with open(osp.join(out, 'summary.md'), 'w') as f:
+        f.write(summary(rows))
+
+
 def main() -> None:
     args = parse_args()
+    if args.from_csv:
+        return report(read_csv(osp.join(args.out, 'parity.csv')), args.out)
     os.makedirs(osp.join(args.work_dir, 'configs'), exist_ok=True)
     configs = write_configs(osp.join(args.work_dir, 'configs'), args.width, args.iters, args.interval)
     if not args.evaluate_only:
@@ -160,7 +216,7 @@ def main() -> None:
         raise SystemExit(f'parity: no checkpoints to score under {args.work_dir}')
     os.makedirs(args.out, exist_ok=True)
     write_csv(rows, osp.join(args.out, 'parity.csv'))
-    plot(rows, osp.join(args.out, 'fid.png'))
+    report(rows, args.out)
     for side in args.sides:
         speeds = {r['seed']: r['s_per_iter'] for r in rows if r['side'] == side}
         say(f'{side}: seconds per iteration by seed {speeds}')

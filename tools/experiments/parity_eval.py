@@ -121,12 +121,20 @@ def seconds_per_iter(folder: str) -> Optional[float]:
     return statistics.mean(values[1:] if len(values) > 1 else values) if values else None
 
 
-def evaluate_run(side: str, folder: str, config: str, num: int, sample_models: List[str]) -> List[dict]:
-    """A row per checkpoint and sample model of one run (iteration, sample_model, metrics)."""
+def evaluate_run(side: str,
+                 folder: str,
+                 config: str,
+                 num: int,
+                 sample_models: List[str],
+                 only: Optional[int] = None) -> List[dict]:
+    """A row per checkpoint (or only iter_``only``) and sample model of one run (iteration, sample_model,
+    metrics)."""
     rows, eval_dir = [], osp.join(folder, 'eval')
     os.makedirs(eval_dir, exist_ok=True)
     pkl = stats_file(num, osp.dirname(folder))
     for iteration, path in checkpoints(folder):
+        if only is not None and iteration != only:
+            continue
         model_config = config
         if side == 'mmagic':
             converted = osp.join(folder, 'converted', f'iter_{iteration}.pth')
