@@ -118,5 +118,7 @@ def test_the_csv_reads_back_as_written_so_the_report_can_be_redrawn(tmp_path):
         s_per_iter=1.2)
     write_csv([row], str(tmp_path / 'parity.csv'))
     assert read_csv(str(tmp_path / 'parity.csv')) == [{k: row[k] for k in COLUMNS}]
+    write_csv([dict(row, s_per_iter=None)], str(tmp_path / 'parity.csv'))  # a run whose log had no times
+    assert read_csv(str(tmp_path / 'parity.csv'))[0]['s_per_iter'] is None
     with pytest.raises(SystemExit, match='missing.csv'):
         read_csv(str(tmp_path / 'missing.csv'))

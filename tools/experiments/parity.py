@@ -130,11 +130,14 @@ def read_csv(path: str) -> list:
     if not osp.isfile(path):
         raise SystemExit(f'parity: --from-csv needs {path}, which does not exist')
     numbers = {'seed': int, 'width': int, 'iteration': int, 'num_eval': int}
+
+    def value(key: str, text: str):
+        if key in ('side', 'sample_model'):
+            return text
+        return None if text == '' else numbers.get(key, float)(text)  # '': s_per_iter of a run without log
+
     with open(path, newline='') as f:
-        return [{
-            k: numbers.get(k, float)(v) if k not in ('side', 'sample_model') else v
-            for k, v in row.items()
-        } for row in csv.DictReader(f)]
+        return [{k: value(k, v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def write_csv(rows: list, path: str) -> None:
