@@ -6,7 +6,8 @@
 #   python tools/sample.py configs/sagan_openclipart_32.py work_dirs/sagan_openclipart_32/iter_2000.pth \
 #       --classes animals food --out clipart.png
 #   python tools/test.py configs/sagan_openclipart_32.py work_dirs/sagan_openclipart_32/iter_2000.pth
-# Networks as small as the Fashion-MNIST demo's, so that a run of minutes on 2 CPU cores shows something.
+# Networks as small as the Fashion-MNIST demo's earlier ones, so that a run of minutes on 2 CPU cores shows
+# something.
 _base_ = ['sagan_folder_32.py']
 
 data_root = '/usr/share/openclipart/png'
@@ -24,7 +25,7 @@ val_dataloader = dict(batch_size=57, dataset=clipart)
 test_dataloader = val_dataloader
 
 model = dict(
-    generator=dict(channels=(128, 64, 32, 16)),  # at 4, 8, 16, 32 px: the demo's, small enough for 2 cores
+    generator=dict(channels=(128, 64, 32, 16)),  # at 4, 8, 16, 32 px: small enough for 2 cores
     discriminator=dict(channels=(16, 32, 64, 128)),
     ema_config=dict(type='DecayEMA', decay=0.99, start_iter=100, bn_stats='average'),
     diff_augment=None)  # 'color,translation,cutout': compared in docs/own_images/README.md

@@ -5,7 +5,7 @@ live in :mod:`sagan_plugin.visualization` and the sampling basics in :mod:`sagan
 for ``tools/compare_runs.py``::
 
     from sagan_plugin.apis import init_model, sample_images, image_grid
-    model = init_model('configs/sagan_demo_fashion32.py', 'work_dirs/sagan_demo_fashion32/iter_1500.pth')
+    model = init_model('configs/sagan_demo_fashion32.py', 'work_dirs/sagan_demo_fashion32/iter_1000.pth')
     samples = sample_images(model, classes=[0, 3, 7], per_class=4, truncation=1.0, seed=0)
     grid = image_grid(samples.images, samples.ncol, samples.col_titles)  # H×W×3 uint8
 """

@@ -29,7 +29,8 @@ def test_figure_has_the_panels_and_the_maps_sum_to_one(checkpoint, tmp_path):
     ]
     outputs = ['--save-maps', maps, '--out', out]
     proc = run_python('tools/visualize_attention.py', *args, *outputs, env=dict(OMP_NUM_THREADS='1'))
-    assert 'generator.16: paper variant' in proc.stdout and '(EMA generator)' in proc.stdout
+    # the demo's pooled attention: a map over the 8x8 max-pooled keys of the 16x16 layer
+    assert 'generator.16: pooled variant' in proc.stdout and '(EMA generator)' in proc.stdout
     figure = np.asarray(Image.open(out).convert('RGB'))
     assert (figure.shape[1], figure.shape[0]) == figure_size([2, 2], 2, 64)
     for block in range(2):  # generator.16, then discriminator.16
@@ -39,7 +40,7 @@ def test_figure_has_the_panels_and_the_maps_sum_to_one(checkpoint, tmp_path):
     saved = np.load(maps)
     assert saved['queries'].tolist() == [[4, 4], [20, 12]]
     for layer in ('generator.16', 'discriminator.16'):
-        assert saved[layer].shape == (2, 2, 16, 16)
+        assert saved[layer].shape == (2, 2, 8, 8)
         np.testing.assert_allclose(saved[layer].sum((-1, -2)), 1, rtol=1e-5)
 
 
@@ -53,7 +54,7 @@ def test_discriminator_on_dataset_images(checkpoint, tmp_path, capsys):
     ])
     assert Image.open(out).size == figure_size([2], 1, 32)
     assert 'discriminator.16' in capsys.readouterr().out
-    assert np.load(tmp_path / 'd.npz')['discriminator.16'].shape == (2, 1, 16, 16)
+    assert np.load(tmp_path / 'd.npz')['discriminator.16'].shape == (2, 1, 8, 8)
 
 
 def test_errors_name_the_offending_value(checkpoint, tmp_path):

@@ -1,6 +1,6 @@
 """Turn a training checkpoint into a file to publish: weights and meta only, sha256 prefix in its name.
 
-    python tools/model_converters/publish_model.py work_dirs/x/iter_1500.pth sagan_x.pth
+    python tools/model_converters/publish_model.py work_dirs/x/iter_1000.pth sagan_x.pth
     # -> sagan_x-<first 8 hex digits of its sha256>.pth, as mmagic names its released weights
 
 Drops the optimizer states, message hub, RNG and scheduler states (what only --resume needs; the two Adam

@@ -11,7 +11,7 @@ _base_ = [
 
 model = dict(
     generator=dict(
-        channels=(128, 64, 32, 16),  # the demo's G at 4, 8, 16, 32 px: attention at 8/16/32 sees C = 64/32/16
+        channels=(128, 64, 32, 16),  # the earlier demo's G (4..32 px): attention at 8/16/32 sees C = 64/32/16
         attention_at=(),  # set by each arm
         attention_variant='paper'),  # Eqs. 1-3 as written (f, g, h at C/8)
     discriminator=dict(
