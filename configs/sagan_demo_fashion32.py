@@ -11,7 +11,7 @@ _base_ = [
 ]
 
 # mmagic's CIFAR layout at width 64 (the parity networks, docs/parity/README.md): at equal training time they
-# beat the earlier tapered widths (G 128..16, D 16..128 for 1,500 iterations) by ~40 FID (docs/demo_sweep/).
+# beat the earlier tapered widths (G 128..16, D 16..128 for 1,500 iterations) by ~45 FID (docs/demo_sweep/).
 model = dict(
     generator=dict(
         channels=(64, 64, 64, 64),  # at 4, 8, 16, 32 px
@@ -25,7 +25,7 @@ model = dict(
 
 optim_wrapper = dict(generator_lr=2e-4, discriminator_lr=8e-4)  # TTUR's 1:4 ratio, 2x faster for a short run
 
-# 1,000 iterations: ~0.7 s each on 2 idle cores without AVX-512 (~12 min); one evaluation, at the end
+# 1,000 iterations: 0.74-0.83 s each on 2 idle cores without AVX-512 (~13 min); one evaluation, at the end
 train_cfg = dict(max_iters=1000, val_interval=1000)
 default_hooks = dict(
     logger=dict(interval=50),

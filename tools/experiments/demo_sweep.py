@@ -68,11 +68,11 @@ def run(arm: str, seed: int, out: str) -> dict:
     cmd += ['--cfg-options', *options]
     start = time.time()
     subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    iters = re.findall(r'train_cfg\.max_iters=(\d+)', ' '.join(options))
+    ran = Config.fromfile(osp.join(REPO, work_dir, osp.basename(CONFIG)))  # the merged config the run dumped
     row = dict(
         arm=arm,
         seed=seed,
-        iters=iters[-1] if iters else Config.fromfile(osp.join(REPO, CONFIG)).train_cfg.max_iters,
+        iters=ran.train_cfg.max_iters,
         wall_s=f'{time.time() - start:.0f}',
         **last_metrics(osp.join(REPO, work_dir)),
         command=' '.join(cmd[1:]))
